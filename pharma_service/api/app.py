@@ -1,0 +1,105 @@
+"""FastAPI application: the knowledge base is loaded once in the lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from pharma_service.errors import PharmaError
+from pharma_service.inputs import describe_errors
+from pharma_service.models import Analysis, AnalysisRequest
+from pharma_service.service import Engine, analyse_request
+
+
+def get_engine(request: Request) -> Engine:
+    engine: Engine = request.app.state.engine
+    return engine
+
+
+EngineDep = Annotated[Engine, Depends(get_engine)]
+
+
+def create_app(engine: Engine | None = None) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.engine = engine or Engine.load()
+        yield
+
+    app = FastAPI(
+        title="pharma-service",
+        version="0.1.0",
+        summary="Medication review for older patients (French prescriptions, ANSM interactions).",
+        lifespan=lifespan,
+    )
+
+    @app.exception_handler(PharmaError)
+    async def pharma_error(_: Request, exc: PharmaError) -> JSONResponse:
+        return JSONResponse(exc.as_dict(), status_code=exc.http_status)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = exc.errors()
+        if any(err.get("type") == "json_invalid" for err in errors):
+            ctx = errors[0].get("ctx", {})
+            return JSONResponse(
+                {
+                    "code": "malformed_input",
+                    "message": f"malformed JSON: {ctx.get('error', 'cannot parse the body')}",
+                },
+                status_code=400,
+            )
+        if any(err.get("loc") == ("body",) and err.get("type") == "missing" for err in errors):
+            return JSONResponse(
+                {
+                    "code": "malformed_input",
+                    "message": "empty request body: send a JSON object with 'patient' and 'medications'",
+                },
+                status_code=400,
+            )
+        return JSONResponse(
+            {"code": "invalid_input", "message": describe_errors(errors, drop_prefix="body")},
+            status_code=422,
+        )
+
+    @app.get("/v1/health")
+    def health(engine: EngineDep) -> dict[str, Any]:
+        return {"status": "ok", "knowledge": dict(engine.kb.versions)}
+
+    @app.get("/v1/knowledge")
+    def knowledge(engine: EngineDep) -> dict[str, Any]:
+        kb = engine.kb
+        return {
+            "versions": dict(kb.versions),
+            "sources": [
+                {
+                    "pack": "referential",
+                    "label": "Base de données publique des médicaments (BDPM)",
+                    "version": kb.referential.version,
+                    "specialties": len(kb.referential.specialties),
+                    "substances": len(kb.referential.substances),
+                },
+                {
+                    "pack": "ansm_interactions",
+                    "label": "ANSM Thésaurus des interactions médicamenteuses",
+                    "version": kb.versions["ansm_interactions"],
+                    "rules": len(kb.interactions),
+                },
+                {
+                    "pack": "duplications",
+                    "label": kb.duplications.source,
+                    "version": kb.duplications.version,
+                    "rules": len(kb.duplications.classes) + 1,
+                },
+            ],
+        }
+
+    @app.post("/v1/analyses", response_model=Analysis)
+    def create_analysis(body: AnalysisRequest, engine: EngineDep) -> Analysis:
+        return analyse_request(body, engine=engine)
+
+    return app

@@ -1,0 +1,91 @@
+"""Command line: `pharma analyze FILE`, `pharma serve`, `pharma knowledge`.
+
+Expected failures print one clear line on stderr and exit with the error's code;
+anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from pharma_service.errors import PharmaError
+from pharma_service.inputs import read_request_file
+from pharma_service.report_text import render_text
+from pharma_service.service import Engine, analyse_request
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "datasets" / "examples" / "ordonnance_82F.txt"
+
+
+class OutputFormat(StrEnum):
+    json = "json"
+    text = "text"
+
+
+def _fail(exc: PharmaError) -> None:
+    typer.echo(f"error [{exc.code}]: {exc.message}", err=True)
+    raise typer.Exit(int(exc.exit_code))
+
+
+@app.command()
+def analyze(
+    file: Annotated[
+        Path, typer.Argument(help="Structured request (.json) or ordonnance text (.txt).")
+    ],
+    format: Annotated[OutputFormat, typer.Option("--format", "-f")] = OutputFormat.text,
+) -> None:
+    """Analyse one patient's prescription and print the findings."""
+    try:
+        request = read_request_file(file)
+        engine = Engine.load()
+        analysis = analyse_request(request, engine=engine)
+    except PharmaError as exc:
+        _fail(exc)
+        return
+    if format is OutputFormat.json:
+        sys.stdout.write(
+            json.dumps(analysis.model_dump(mode="json"), ensure_ascii=False, indent=2) + "\n"
+        )
+    else:
+        sys.stdout.write(render_text(analysis))
+
+
+@app.command()
+def example(
+    format: Annotated[OutputFormat, typer.Option("--format", "-f")] = OutputFormat.text,
+) -> None:
+    """Analyse the bundled example ordonnance (an 82-year-old woman, 12 lines)."""
+    analyze(EXAMPLE, format)
+
+
+@app.command()
+def knowledge() -> None:
+    """Print the sources and versions of the loaded knowledge base."""
+    try:
+        engine = Engine.load()
+    except PharmaError as exc:
+        _fail(exc)
+        return
+    typer.echo(json.dumps(dict(engine.kb.versions), indent=2))
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+) -> None:
+    """Start the REST API (FastAPI, OpenAPI docs at /docs)."""
+    import uvicorn
+
+    uvicorn.run("pharma_service.api.app:create_app", factory=True, host=host, port=port)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,43 @@
+"""The analysis: run every check over one patient's normalised medication list."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from pharma_service.engine.checks.duplications import check_duplications
+from pharma_service.engine.checks.interactions import check_interactions
+from pharma_service.engine.checks.unresolved import check_unresolved
+from pharma_service.engine.context import AnalysisContext
+from pharma_service.engine.kb import KnowledgeBase
+from pharma_service.models import Analysis, Finding, MedicationList, Patient
+
+Check = Callable[[AnalysisContext], Iterable[Finding]]
+
+CHECKS: tuple[Check, ...] = (check_unresolved, check_interactions, check_duplications)
+_CATEGORY_ORDER = {
+    "unresolved": 0,
+    "interaction": 1,
+    "renal": 2,
+    "dose": 3,
+    "qt": 4,
+    "pim": 5,
+    "anticholinergic": 6,
+    "duplication": 7,
+    "omission": 8,
+    "vaccination": 9,
+}
+
+
+def analyse(meds: MedicationList, patient: Patient, *, kb: KnowledgeBase) -> Analysis:
+    ctx = AnalysisContext(patient=patient, lines=list(meds.lines), kb=kb)
+    findings = [finding for check in CHECKS for finding in check(ctx)]
+    findings.sort(key=lambda f: (f.severity.rank, _CATEGORY_ORDER.get(f.category.value, 99), f.id))
+    patient_out = patient.model_dump(mode="json", exclude_none=True)
+    patient_out["age_years"] = patient.age_years
+    patient_out["renal_function"] = ctx.renal.model_dump(mode="json", exclude_none=True)
+    return Analysis(
+        patient=patient_out,
+        medications=list(meds.lines),
+        findings=findings,
+        knowledge=dict(kb.versions),
+    )

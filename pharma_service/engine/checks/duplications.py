@@ -1,0 +1,77 @@
+"""Duplications: one substance on several lines, or two drugs of one therapeutic class."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+
+from pharma_service.engine.context import AnalysisContext, Occurrence
+from pharma_service.models import Category, Finding, MedicationLine, Severity, Source
+
+
+def check_duplications(ctx: AnalysisContext) -> Iterator[Finding]:
+    pack = ctx.kb.duplications
+    by_key: dict[str, list[Occurrence]] = defaultdict(list)
+    for occ in ctx.occurrences:
+        by_key[occ.key].append(occ)
+    for key, occs in sorted(by_key.items()):
+        lines = sorted({o.line.index for o in occs})
+        if len(lines) < 2:
+            continue
+        name = occs[0].substance.name
+        yield Finding(
+            id=f"dup:same-substance|{key}",
+            category=Category.DUPLICATION,
+            severity=Severity(pack.same_substance_severity),
+            drugs=[o.drug_ref() for o in occs],
+            summary=f"Doublon : {name} présent sur {len(lines)} lignes",
+            detail=f"La même substance ({name}) est prescrite sur les lignes "
+            + ", ".join(str(i + 1) for i in lines)
+            + ". Les doses s'additionnent.",
+            recommendation="Vérifier s'il s'agit d'un doublon et n'en garder qu'une ligne.",
+            rule="dup:same-substance",
+            source=Source(label="STOPP/START v2", version="2015", reference="STOPP A3"),
+        )
+
+    lines_by_index = {line.index: line for line in ctx.lines}
+    for cls in pack.classes:
+        members = [
+            line
+            for line in ctx.lines
+            if line.status != "unresolved"
+            and _in_class(line, cls.atc_prefixes, cls.exclude_atc_prefixes)
+        ]
+        substance_sets = {frozenset(s.key for s in line.substances) for line in members}
+        if len(members) < 2 or len(substance_sets) < 2:
+            continue
+        names = [", ".join(s.name for s in line.substances) for line in members]
+        yield Finding(
+            id=f"{cls.id}|{'+'.join(str(line.index) for line in members)}",
+            category=Category.DUPLICATION,
+            severity=Severity(cls.severity),
+            drugs=[o.drug_ref() for line in members for o in _occurrences(line, lines_by_index)],
+            summary=f"Redondance de classe : {cls.label_fr} ({' + '.join(names)})"[:140],
+            detail=f"Deux médicaments de la même classe thérapeutique : {' ; '.join(names)}.",
+            recommendation="Réévaluer l'intérêt de l'association ; privilégier une seule molécule "
+            "à dose optimisée.",
+            rule=cls.id,
+            source=Source(label="STOPP/START v2", version="2015", reference=cls.source),
+        )
+
+
+def _line_codes(line: MedicationLine) -> set[str]:
+    codes = {s.atc for s in line.substances if s.atc}
+    if line.atc:
+        codes.add(line.atc)
+    return codes
+
+
+def _in_class(line: MedicationLine, prefixes: list[str], excluded: list[str]) -> bool:
+    codes = _line_codes(line)
+    return any(code.startswith(p) for code in codes for p in prefixes) and not any(
+        code.startswith(x) for code in codes for x in excluded
+    )
+
+
+def _occurrences(line: MedicationLine, _lines: dict[int, MedicationLine]) -> list[Occurrence]:
+    return [Occurrence(line, s) for s in line.substances]

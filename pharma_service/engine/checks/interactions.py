@@ -1,0 +1,132 @@
+"""ANSM drug interactions: one dictionary lookup per pair of substances on different lines."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+
+from pharma_service.engine.conditions import evaluate
+from pharma_service.engine.context import AnalysisContext, Occurrence
+from pharma_service.engine.kb import ANSM_LABEL, InteractionRule
+from pharma_service.models import (
+    Category,
+    Finding,
+    InteractionLevel,
+    Severity,
+    Source,
+)
+
+LEVEL_SEVERITY = {
+    InteractionLevel.CI: Severity.CRITICAL,
+    InteractionLevel.ASDEC: Severity.HIGH,
+    InteractionLevel.PE: Severity.MODERATE,
+    InteractionLevel.APEC: Severity.LOW,
+}
+LEVEL_LABEL_FR = {
+    InteractionLevel.CI: "Contre-indication",
+    InteractionLevel.ASDEC: "Association déconseillée",
+    InteractionLevel.PE: "Précaution d'emploi",
+    InteractionLevel.APEC: "À prendre en compte",
+}
+
+
+def check_interactions(ctx: AnalysisContext) -> Iterator[Finding]:
+    # (entry, substance a, substance b) -> the rules of that entry and the occurrences involved
+    groups: dict[
+        tuple[tuple[str, str], str, str], tuple[list[InteractionRule], list[Occurrence]]
+    ] = {}
+    occurrences = ctx.occurrences
+    for i, first in enumerate(occurrences):
+        for second in occurrences[i + 1 :]:
+            if first.line.index == second.line.index:
+                continue  # substances of one product are meant to be taken together
+            rules = ctx.kb.interaction_rules(first.key, second.key)
+            if not rules:
+                continue
+            a, b = sorted((first, second), key=lambda o: o.key)
+            by_entry: dict[tuple[str, str], list[InteractionRule]] = defaultdict(list)
+            for rule in rules:
+                by_entry[rule.entry].append(rule)
+            for entry, entry_rules in by_entry.items():
+                group = groups.setdefault((entry, a.key, b.key), (entry_rules, []))
+                group[1].extend(o for o in (a, b) if o not in group[1])
+    for (_entry, _a, _b), (rules, involved) in groups.items():
+        finding = _finding(ctx, rules, involved)
+        if finding is not None:
+            yield finding
+
+
+def _finding(
+    ctx: AnalysisContext, rules: list[InteractionRule], involved: list[Occurrence]
+) -> Finding | None:
+    """Pick the level of an entry: the most severe row whose condition holds or is unknown."""
+    applying: list[InteractionRule] = []
+    unknown: list[InteractionRule] = []
+    for rule in rules:
+        if not rule.condition:
+            applying.append(rule)
+            continue
+        verdict = evaluate(ctx.kb.conditions[rule.condition].evaluate, ctx, involved)
+        if verdict is True:
+            applying.append(rule)
+        elif verdict is None:
+            unknown.append(rule)
+    candidates = sorted(applying + unknown, key=lambda r: InteractionLevel(r.level).rank)
+    if not candidates:
+        return None
+    chosen = candidates[0]
+    to_verify = chosen not in applying
+    level = InteractionLevel(chosen.level)
+    kb = ctx.kb
+    names = _distinct_names(involved)
+    risks = [kb.risk_codes[c].label_fr for c in chosen.risks]
+    actions = [kb.action_codes[c].label_fr for c in chosen.actions]
+    summary = f"{LEVEL_LABEL_FR[level]} : {' + '.join(names)}"
+    if risks:
+        summary = f"{summary} ({risks[0].lower()})"
+    detail_parts = [f"Risque : {'; '.join(risks)}." if risks else ""]
+    entry_text = f"{chosen.a_name} + {chosen.b_name}"
+    if {n.lower() for n in names} != {chosen.a_name.lower(), chosen.b_name.lower()}:
+        detail_parts.append(f"Règle du thésaurus : {entry_text}.")
+    missing: list[str] = []
+    if chosen.condition:
+        condition_label = kb.conditions[chosen.condition].label_fr
+        if to_verify:
+            detail_parts.append(
+                f"Niveau retenu par défaut (le plus contraignant) ; condition à vérifier : {condition_label}."
+            )
+            missing.append(condition_label)
+        else:
+            detail_parts.append(f"Condition remplie : {condition_label}.")
+    return Finding(
+        id=f"{chosen.id}|{'+'.join(sorted({o.key for o in involved}))}",
+        category=Category.INTERACTION,
+        severity=LEVEL_SEVERITY[level],
+        level=level,
+        drugs=[o.drug_ref() for o in sorted(involved, key=lambda o: o.line.index)],
+        summary=_clip(summary),
+        detail=" ".join(p for p in detail_parts if p),
+        recommendation="; ".join(actions),
+        rule=chosen.id,
+        source=Source(label=ANSM_LABEL, version=chosen.source_version, reference=entry_text),
+        status="to_verify" if to_verify else "confirmed",
+        missing_data=missing,
+        codes={
+            "risks": list(chosen.risks),
+            "actions": list(chosen.actions),
+            "condition": chosen.condition or None,
+            "levels_in_entry": sorted(
+                {r.level for r in rules}, key=lambda lv: InteractionLevel(lv).rank
+            ),
+        },
+    )
+
+
+def _distinct_names(involved: list[Occurrence]) -> list[str]:
+    return list(
+        dict.fromkeys(o.substance.name for o in sorted(involved, key=lambda o: o.line.index))
+    )
+
+
+def _clip(text: str, limit: int = 140) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"

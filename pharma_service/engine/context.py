@@ -1,0 +1,128 @@
+"""What every check reads: the patient, the normalised lines, and derived facts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from pharma_service.engine.kb import KnowledgeBase
+from pharma_service.engine.renal import renal_function
+from pharma_service.models import (
+    DrugRef,
+    LineStatus,
+    MedicationLine,
+    Patient,
+    RenalFunction,
+    Strength,
+    SubstanceRef,
+)
+
+_COUNTABLE_UNITS = frozenset(
+    {
+        "comprimé",
+        "gélule",
+        "sachet",
+        "capsule",
+        "suppositoire",
+        "ampoule",
+        "dose",
+        "patch",
+        "stylo",
+        "injection",
+        "cuillère-mesure",
+        "pulvérisation",
+        "bouffée",
+        "unidose",
+    }
+)
+_MASS_TO_MG = {"mg": 1.0, "g": 1000.0, "µg": 0.001}
+
+
+@dataclass(frozen=True, slots=True)
+class Occurrence:
+    """One substance on one medication line."""
+
+    line: MedicationLine
+    substance: SubstanceRef
+
+    @property
+    def key(self) -> str:
+        return self.substance.key
+
+    def drug_ref(self) -> DrugRef:
+        return DrugRef(name=self.substance.name, atc=self.substance.atc, line=self.line.index)
+
+
+@dataclass(frozen=True, slots=True)
+class Doses:
+    per_intake_mg: float | None
+    daily_mg: float | None
+    weekly_mg: float | None
+
+
+@dataclass
+class AnalysisContext:
+    patient: Patient
+    lines: list[MedicationLine]
+    kb: KnowledgeBase
+    _doses: dict[tuple[int, str], Doses] = field(default_factory=dict)
+
+    @cached_property
+    def renal(self) -> RenalFunction:
+        return renal_function(self.patient)
+
+    @cached_property
+    def occurrences(self) -> list[Occurrence]:
+        """Substances of the lines the service understood (ambiguous ones included)."""
+        return [
+            Occurrence(line, subst)
+            for line in self.lines
+            if line.status != LineStatus.UNRESOLVED
+            for subst in line.substances
+        ]
+
+    def doses(self, occ: Occurrence) -> Doses:
+        cache_key = (occ.line.index, occ.key)
+        if cache_key not in self._doses:
+            self._doses[cache_key] = _doses_of(occ)
+        return self._doses[cache_key]
+
+    def has_condition(self, prefixes: list[str]) -> bool:
+        codes = [c.replace(".", "") for c in self.patient.conditions]
+        return any(code.startswith(p.replace(".", "")) for code in codes for p in prefixes)
+
+
+def _doses_of(occ: Occurrence) -> Doses:
+    posology = occ.line.posology
+    if posology is None or posology.units_per_intake is None:
+        return Doses(None, None, None)
+    per_intake = _intake_mg(
+        posology.units_per_intake,
+        posology.unit,
+        occ.substance.strength,
+        single=len(occ.line.substances) == 1,
+    )
+    if per_intake is None:
+        return Doses(None, None, None)
+    daily = None
+    weekly = None
+    if posology.intakes_per_day is not None and not posology.as_needed:
+        daily = per_intake * posology.intakes_per_day
+        weekly = daily * 7
+    elif posology.as_needed and posology.max_units_per_day is not None:
+        # As-needed: the ceiling is the daily dose the patient may reach.
+        daily = per_intake / posology.units_per_intake * posology.max_units_per_day
+        weekly = daily * 7
+    return Doses(per_intake, daily, weekly)
+
+
+def _intake_mg(
+    units: float, unit: str | None, strength: Strength | None, *, single: bool
+) -> float | None:
+    if unit in _MASS_TO_MG and single:
+        return units * _MASS_TO_MG[unit]
+    if strength is None or strength.unit not in _MASS_TO_MG:
+        return None
+    if unit is None or unit in _COUNTABLE_UNITS:
+        return units * strength.value * _MASS_TO_MG[strength.unit]
+    return None

@@ -1,0 +1,117 @@
+"""Schemas of the rule files in rules/: validated strictly at load.
+
+Unknown keys are errors, so a typo in a rule file fails loudly at start-up with
+the file and the key, instead of silently disabling a rule.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class RuleModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Range(RuleModel):
+    min: float | None = None
+    max: float | None = None
+
+    def contains(self, value: float) -> bool:
+        return (self.min is None or value >= self.min) and (self.max is None or value < self.max)
+
+
+class DoseCondition(RuleModel):
+    kind: Literal["dose"]
+    substance: str
+    per_intake_mg: Range | None = None
+    daily_mg: Range | None = None
+    weekly_mg: Range | None = None
+
+
+class DiagnosisCondition(RuleModel):
+    kind: Literal["diagnosis"]
+    icd10_prefixes: list[str]
+    present: bool = True
+
+
+class AgeCondition(RuleModel):
+    kind: Literal["age"]
+    min: int | None = None
+    max: int | None = None
+
+
+class ManualCondition(RuleModel):
+    kind: Literal["manual"]
+
+
+class AllCondition(RuleModel):
+    kind: Literal["all"]
+    of: list[ConditionSpec]
+
+
+class AnyCondition(RuleModel):
+    kind: Literal["any"]
+    of: list[ConditionSpec]
+
+
+ConditionSpec = Annotated[
+    DoseCondition
+    | DiagnosisCondition
+    | AgeCondition
+    | ManualCondition
+    | AllCondition
+    | AnyCondition,
+    Field(discriminator="kind"),
+]
+AllCondition.model_rebuild()
+AnyCondition.model_rebuild()
+
+
+class ConditionEntry(RuleModel):
+    label_fr: str
+    evaluate: ConditionSpec
+
+
+class CodeLabel(RuleModel):
+    label_fr: str
+    label_en: str
+
+
+class InteractionRow(RuleModel):
+    """One row of rules/interactions/ansm_interactions.csv."""
+
+    id: str
+    a_key: str
+    a_name: str
+    a_kind: Literal["substance", "class"]
+    b_key: str
+    b_name: str
+    b_kind: Literal["substance", "class"]
+    level: Literal["CI", "ASDEC", "PE", "APEC"]
+    condition: str = ""
+    risk: str
+    actions: str = ""
+    source_version: str
+
+
+class DuplicationClass(RuleModel):
+    """A therapeutic class where two different drugs are a duplication."""
+
+    id: str
+    label_fr: str
+    atc_prefixes: list[Annotated[str, Field(pattern=r"^[A-Z][0-9]{2}[A-Z]{0,2}[0-9]{0,2}$")]]
+    exclude_atc_prefixes: list[str] = Field(default_factory=list)
+    severity: Literal["high", "moderate", "low"] = "moderate"
+    source: str
+    note: str = ""
+
+
+class DuplicationPack(RuleModel):
+    pack: Literal["duplications"]
+    version: str
+    source: str
+    same_substance_severity: Literal["high", "moderate"] = "high"
+    classes: list[DuplicationClass]

@@ -1,0 +1,55 @@
+"""A plain-text French rendering of an analysis, for the terminal."""
+
+from __future__ import annotations
+
+from pharma_service.models import Analysis, MedicationLine
+
+_SEVERITY_FR = {
+    "critical": "CRITIQUE",
+    "high": "ÉLEVÉ",
+    "moderate": "MODÉRÉ",
+    "low": "FAIBLE",
+    "info": "INFO",
+}
+_STATUS_FR = {"resolved": "reconnu", "ambiguous": "à confirmer", "unresolved": "NON RECONNU"}
+
+
+def render_text(analysis: Analysis) -> str:
+    p = analysis.patient
+    renal = p.get("renal_function", {})
+    crcl = renal.get("crcl_ml_min")
+    out = [
+        "Analyse d'ordonnance",
+        "=" * 20,
+        f"Patient : {p.get('age_years')} ans, sexe {p.get('sex', '?')}, "
+        f"poids {p.get('weight_kg', '?')} kg, clairance "
+        + (f"{crcl:.0f} ml/min ({renal.get('method')})" if crcl is not None else "inconnue"),
+        "",
+        f"Traitement ({len(analysis.medications)} lignes) :",
+    ]
+    out += [_line(m) for m in analysis.medications]
+    out += ["", f"Alertes ({len(analysis.findings)}) :"]
+    if not analysis.findings:
+        out.append("  aucune alerte sur les lignes reconnues")
+    for n, f in enumerate(analysis.findings, start=1):
+        flag = " [à vérifier]" if f.status == "to_verify" else ""
+        out.append(f"  {n}. [{_SEVERITY_FR[f.severity.value]}] {f.summary}{flag}")
+        if f.detail:
+            out.append(f"     {f.detail}")
+        if f.recommendation:
+            out.append(f"     → {f.recommendation}")
+        out.append(f"     Source : {f.source.label} ({f.source.version}) — règle {f.rule}")
+    return "\n".join(out) + "\n"
+
+
+def _line(m: MedicationLine) -> str:
+    subs = ", ".join(
+        s.name
+        + (f" {s.strength.value:g} {s.strength.unit}" if s.strength else "")
+        + (f" [{s.atc}]" if s.atc else "")
+        for s in m.substances
+    )
+    pos = ""
+    if m.posology and m.posology.daily_dose:
+        pos = f" — {m.posology.daily_dose.value:g} {m.posology.daily_dose.unit}/j"
+    return f"  {m.index + 1}. {m.line}\n     → {subs or '?'} ({_STATUS_FR[m.status.value]}){pos}"

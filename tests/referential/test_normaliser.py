@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+import pytest
+
+from pharma_service.models import LineStatus, MedicationInput
+from pharma_service.service import Engine
+
+
+def _line(engine: Engine, text: str):  # type: ignore[no-untyped-def]
+    return engine.normaliser.normalise_text(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "keys", "strengths"),
+    [
+        ("SIMVASTATINE 40 mg comprimé pelliculé", ["simvastatine"], [40]),
+        ("ZECLAR 500 mg", ["clarithromycine"], [500]),
+        (
+            "PARACETAMOL 500 mg / TRAMADOL 37,5 mg (IXPRIM)",
+            ["paracetamol", "tramadol"],
+            [500, 37.5],
+        ),
+        ("chlorhydrate de metformine 850", ["metformine"], [None]),
+        ("Paracétamol 1 g", ["paracetamol"], [1]),
+        ("KARDEGIC 75 mg sachet", ["acide acetylsalicylique"], [75]),
+        ("amlodipine 5mg cp", ["amlodipine"], [5]),
+        ("DIFFU K 600 mg gél", ["chlorure de potassium"], [600]),
+        ("LEVOTHYROX 75 µg", ["levothyroxine"], [75]),
+        ("furosémide 40 mg 1-0-0", ["furosemide"], [40]),
+        ("ACIDE ACETYLSALICYLIQUE 75 mg", ["acide acetylsalicylique"], [75]),
+        ("bisoprolol 2,5 mg", ["bisoprolol"], [2.5]),
+    ],
+)
+def test_known_lines_resolve_to_their_substances(
+    engine: Engine, text: str, keys, strengths
+) -> None:  # type: ignore[no-untyped-def]
+    line = _line(engine, text)
+    assert line.status == LineStatus.RESOLVED, line
+    assert sorted(s.key for s in line.substances) == sorted(keys)
+    by_key = {s.key: s for s in line.substances}
+    for key, value in zip(keys, strengths, strict=True):
+        strength = by_key[key].strength
+        if value is None:
+            continue
+        assert strength is not None and strength.value == pytest.approx(value), (key, strength)
+
+
+def test_substances_carry_atc_codes(engine: Engine) -> None:
+    line = _line(engine, "SIMVASTATINE 40 mg comprimé")
+    assert line.substances[0].atc == "C10AA01"
+    assert _line(engine, "ZECLAR 500 mg").substances[0].atc == "J01FA09"
+
+
+def test_brand_line_identifies_the_product_with_matching_strength(engine: Engine) -> None:
+    line = _line(engine, "ZECLAR 500 mg comprimé pelliculé")
+    assert line.product is not None
+    assert "500" in line.product.name and "ZECLAR" in line.product.name
+
+
+@pytest.mark.parametrize(
+    ("typo", "key"),
+    [
+        ("SIMVASTATlNE 40 mg", "simvastatine"),
+        ("AMLODIPlNE 5 mg", "amlodipine"),
+        ("metfromine 850 mg", "metformine"),
+        ("FUROSEMlDE 40 mg", "furosemide"),
+        ("clarithromycin 500 mg", "clarithromycine"),
+    ],
+)
+def test_ocr_like_typos_are_recovered_with_lower_confidence(
+    engine: Engine, typo: str, key: str
+) -> None:
+    line = _line(engine, typo)
+    assert [s.key for s in line.substances] == [key]
+    assert line.status != LineStatus.UNRESOLVED
+    assert line.confidence < 0.99
+
+
+@pytest.mark.parametrize("text", ["XYZABC 10 mg", "bonjour docteur", "1 cp le soir", "zzzzzzzzzz"])
+def test_unknown_drugs_are_unresolved_not_dropped(engine: Engine, text: str) -> None:
+    line = _line(engine, text)
+    assert line.status == LineStatus.UNRESOLVED
+    assert line.substances == []
+    assert line.line == text
+
+
+def test_atc_code_stands_in_when_text_is_not_understood(engine: Engine) -> None:
+    line = engine.normaliser.normalise_input(
+        0, MedicationInput(atc="J01FA09", text="antibio 500 mg 2/j")
+    )
+    assert line.status == LineStatus.RESOLVED
+    assert [s.key for s in line.substances] == ["clarithromycine"]
+
+
+def test_cis_code_gives_product_and_composition(engine: Engine) -> None:
+    line = engine.normaliser.normalise_input(0, MedicationInput(cis="67997205"))
+    assert line.product is not None and line.product.cis == "67997205"
+    assert [s.key for s in line.substances] == ["clarithromycine"]
+
+
+def test_unknown_cis_is_unresolved(engine: Engine) -> None:
+    line = engine.normaliser.normalise_input(0, MedicationInput(cis="99999999"))
+    assert line.status == LineStatus.UNRESOLVED
