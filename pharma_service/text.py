@@ -62,6 +62,23 @@ _SALT_PREFIXES = (
     "digluconate",
     "diacetate",
 )
+_HYDRATES = [
+    "hydrate",
+    "monohydrate",
+    "dihydrate",
+    "trihydrate",
+    "tetrahydrate",
+    "pentahydrate",
+    "hexahydrate",
+    "heptahydrate",
+    "octahydrate",
+    "nonahydrate",
+    "decahydrate",
+    "dodecahydrate",
+    "sesquihydrate",
+    "hemihydrate",
+    "hemiheptahydrate",
+]
 _SALT_SUFFIXES = frozenset(
     {
         "sodique",
@@ -73,15 +90,6 @@ _SALT_SUFFIXES = frozenset(
         "magnesique",
         "zincique",
         "anhydre",
-        "hydrate",
-        "monohydrate",
-        "dihydrate",
-        "trihydrate",
-        "tetrahydrate",
-        "pentahydrate",
-        "hexahydrate",
-        "sesquihydrate",
-        "hemihydrate",
         "arginine",
         "erbumine",
         "tert",
@@ -93,12 +101,17 @@ _SALT_SUFFIXES = frozenset(
         "medoxomil",
         "olamine",
         "cilexetil",
+        # French adjectives agree in gender: "trihydraté" and "trihydratée" both occur.
+        *_HYDRATES,
+        *(word + "e" for word in _HYDRATES),
     }
 )
+_SALT_WORDS = frozenset(_SALT_PREFIXES) | _SALT_SUFFIXES
+_WATER_WORDS = frozenset({"anhydre", *_HYDRATES, *(word + "e" for word in _HYDRATES)})
 # A salt word is only dropped when something other than a bare ion remains:
 # "sulfate de magnesium" is magnesium sulfate, not "magnesium".
 _BARE_IONS = frozenset(
-    {"sodium", "potassium", "calcium", "magnesium", "fer", "zinc", "lithium", "aluminium"}
+    {"sodium", "potassium", "calcium", "magnesium", "fer", "zinc", "lithium", "aluminium", "dimethyle"}
 )
 
 
@@ -115,6 +128,8 @@ def substance_key(name: str) -> str:
 
     >>> substance_key("CHLORHYDRATE DE METFORMINE")
     'metformine'
+    >>> substance_key("OXYCODONE (CHLORHYDRATE D')")
+    'oxycodone'
     >>> substance_key("ATORVASTATINE CALCIQUE TRIHYDRATÉE")
     'atorvastatine'
     >>> substance_key("SULFATE DE MAGNÉSIUM")
@@ -123,14 +138,30 @@ def substance_key(name: str) -> str:
     words = fold(name).split()
     if not words:
         return ""
-    stripped = list(words)
-    if len(stripped) > 2 and stripped[0] in _SALT_PREFIXES and stripped[1] in {"de", "d"}:
-        stripped = stripped[2:]
+    # BDPM inverts some names: "OXYCODONE (CHLORHYDRATE D')", "CLAVULANIQUE (ACIDE)".
+    if len(words) >= 3 and words[-1] in {"de", "d"}:
+        words = [*words[1:-1], words[-1], words[0]]
+    elif len(words) >= 2 and words[-1] == "acide":
+        words = ["acide", *words[:-1]]
+    words = [w for w in words if w not in _WATER_WORDS] or words
+    stripped = words
+    salt_run = 0
+    while salt_run < len(words) and (
+        words[salt_run] in _SALT_WORDS or (salt_run and words[salt_run] == "acide")
+    ):
+        salt_run += 1
+    if (
+        salt_run
+        and words[0] in _SALT_PREFIXES
+        and salt_run + 1 < len(words)
+        and words[salt_run] in {"de", "d"}
+    ):
+        stripped = words[salt_run + 1 :]
     while len(stripped) > 1 and stripped[-1] in _SALT_SUFFIXES:
-        stripped = stripped[:-1]
+        rest = stripped[:-1]
+        if rest[-1] in {"de", "d"} or (len(rest) == 1 and rest[0] in _SALT_PREFIXES):
+            break  # "BENZOATE DE MÉGLUMINE", "CITRATE DIPOTASSIQUE": the ion is the moiety
+        stripped = rest
     if len(stripped) == 1 and stripped[0] in _BARE_IONS and len(words) > 1:
-        return " ".join(words)
-    # BDPM sometimes inverts acids: "CLAVULANIQUE (ACIDE)" is "acide clavulanique".
-    if len(stripped) > 1 and stripped[-1] == "acide":
-        stripped = ["acide", *stripped[:-1]]
+        return " ".join(words)  # "SULFATE DE MAGNÉSIUM" is not magnesium
     return " ".join(stripped)

@@ -46,7 +46,8 @@ def read_bdpm(path: Path) -> Iterator[list[str]]:
 def parse_dosage(text: str) -> tuple[str, str]:
     """'1 000 mg' -> ('1000', 'mg'); anything not a plain quantity -> ('', '')."""
     match = DOSAGE.match(text)
-    if not match or "CH" in text or "DH" in text:
+    # Ranges ("480 mg à 540 mg") and homeopathic dilutions are not one strength.
+    if not match or "CH" in text or "DH" in text or " à " in text:
         return "", ""
     value = match.group(1).replace(" ", "").replace("\u00a0", "").replace(",", ".")
     unit = match.group(2).strip().replace("μ", "µ")
@@ -108,6 +109,7 @@ def build(bdpm: Path, out: Path) -> dict[str, int]:
         if nature == "SA":
             slot.setdefault("SA_names", []).append(name)
 
+    merges = _read_merges(out / "substance_merges.csv")
     composition_rows: list[list[str]] = []
     facts: dict[str, SubstanceFacts] = defaultdict(SubstanceFacts)
     for cis in sorted(components):
@@ -123,10 +125,14 @@ def build(bdpm: Path, out: Path) -> dict[str, int]:
                 continue
             name, dosage, reference = row[3], row[4], row[5]
             key = substance_key(name)
+            key = merges.get(key, key)
             if not key:
                 continue
             value, unit = parse_dosage(dosage)
             sa_names = slot.get("SA_names", [])
+            # With an FT, the salt's dosage is kept too: product names and prescribers
+            # quote either ("LEVOTHYROX 75 µg" is the salt, "AMLODIPINE 5 mg" the base).
+            salt_value, salt_unit = parse_dosage(slot["SA"][4]) if "FT" in slot and "SA" in slot else ("", "")
             composition_rows.append(
                 [
                     cis,
@@ -136,6 +142,8 @@ def build(bdpm: Path, out: Path) -> dict[str, int]:
                     ";".join(sorted(set(sa_names))),
                     value,
                     unit,
+                    salt_value,
+                    salt_unit,
                     dosage,
                     reference,
                 ]
@@ -162,6 +170,7 @@ def build(bdpm: Path, out: Path) -> dict[str, int]:
                 cis,
                 row[1],
                 brand_of(row[1]),
+                fold(brand_of(row[1])),
                 row[2],
                 row[3],
                 row[4],
@@ -183,14 +192,16 @@ def build(bdpm: Path, out: Path) -> dict[str, int]:
     for key in sorted(facts):
         subst = facts[key]
         display = _display_name(subst.names)
-        if subst.mono_atc:
-            codes = [code for code, _ in subst.mono_atc.most_common()]
+        # 4th-level MITM codes (G04BE, N05AX...) name a group, not a substance.
+        codes = [code for code, _ in subst.mono_atc.most_common() if len(code) == 7]
+        if key in curated:
+            # Curated rows fill gaps and settle MITM conflicts (systemic code first).
+            atc, source = curated[key], "curated"
+            codes = [atc, *(c for c in codes if c != atc)]
+        elif codes:
             atc, source = codes[0], "bdpm_mitm"
-        elif key in curated:
-            codes, source = [curated[key]], "curated"
-            atc = curated[key]
         else:
-            codes, atc, source = [], "", ""
+            atc, source = "", ""
         atc_sources[source or "none"] += 1
         synonyms = sorted(subst.synonyms - {key})
         substance_rows.append(
@@ -213,6 +224,7 @@ def build(bdpm: Path, out: Path) -> dict[str, int]:
             "cis",
             "name",
             "brand",
+            "brand_key",
             "form",
             "routes",
             "amm_status",
@@ -233,14 +245,14 @@ def build(bdpm: Path, out: Path) -> dict[str, int]:
             "salt_names",
             "dosage_value",
             "dosage_unit",
+            "salt_dosage_value",
+            "salt_dosage_unit",
             "dosage_text",
             "dosage_reference",
         ],
         composition_rows,
     )
-    _write(
-        out / "presentations.csv", ["cis", "cip13", "cip7", "label", "status"], presentation_rows
-    )
+    _write(out / "presentations.csv", ["cis", "cip13", "cip7", "label", "status"], presentation_rows)
     _write(
         out / "substances.csv",
         [
@@ -273,11 +285,22 @@ def _display_name(names: Counter[str]) -> str:
     return substance_key(names.most_common(1)[0][0])
 
 
+def _read_merges(path: Path) -> dict[str, str]:
+    """Curated variant spellings of one substance: variant key -> canonical key."""
+    if not path.exists():
+        return {}
+    with path.open(encoding="utf-8", newline="") as handle:
+        return {row["variant_key"]: row["canonical_key"] for row in csv.DictReader(handle)}
+
+
 def _read_curated(path: Path) -> dict[str, str]:
     if not path.exists():
         return {}
     with path.open(encoding="utf-8", newline="") as handle:
-        return {row["substance_key"]: row["atc"] for row in csv.DictReader(handle) if row["atc"]}
+        # Keys are re-derived so that curated rows follow improvements of substance_key().
+        return {
+            substance_key(row["substance_key"]): row["atc"] for row in csv.DictReader(handle) if row["atc"]
+        }
 
 
 def _write(path: Path, header: list[str], rows: list[list[str]]) -> None:

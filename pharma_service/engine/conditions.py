@@ -16,9 +16,7 @@ from pharma_service.engine.schemas import (
 )
 
 
-def evaluate(
-    spec: ConditionSpec, ctx: AnalysisContext, involved: Sequence[Occurrence]
-) -> bool | None:
+def evaluate(spec: ConditionSpec, ctx: AnalysisContext, involved: Sequence[Occurrence]) -> bool | None:
     """``involved`` are the occurrences the rule fired on; dose conditions read them first."""
     if isinstance(spec, ManualCondition):
         return None
@@ -52,7 +50,8 @@ def _dose(spec: DoseCondition, ctx: AnalysisContext, involved: Sequence[Occurren
         o for o in ctx.occurrences if o.key == spec.substance
     ]
     if not occurrences:
-        return None
+        # The list is the whole treatment: a substance it does not hold is not taken.
+        return False
     verdicts = []
     for occ in occurrences:
         doses = ctx.doses(occ)

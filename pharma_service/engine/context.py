@@ -106,19 +106,18 @@ def _doses_of(occ: Occurrence) -> Doses:
         return Doses(None, None, None)
     daily = None
     weekly = None
-    if posology.intakes_per_day is not None and not posology.as_needed:
-        daily = per_intake * posology.intakes_per_day
-        weekly = daily * 7
-    elif posology.as_needed and posology.max_units_per_day is not None:
-        # As-needed: the ceiling is the daily dose the patient may reach.
+    if posology.as_needed and posology.max_units_per_day is not None:
+        # As needed: the ceiling is the daily dose the patient may reach.
         daily = per_intake / posology.units_per_intake * posology.max_units_per_day
+        weekly = daily * 7
+    elif posology.intakes_per_day is not None:
+        # Regular, or as needed up to a written number of intakes a day (the maximum).
+        daily = per_intake * posology.intakes_per_day
         weekly = daily * 7
     return Doses(per_intake, daily, weekly)
 
 
-def _intake_mg(
-    units: float, unit: str | None, strength: Strength | None, *, single: bool
-) -> float | None:
+def _intake_mg(units: float, unit: str | None, strength: Strength | None, *, single: bool) -> float | None:
     if unit in _MASS_TO_MG and single:
         return units * _MASS_TO_MG[unit]
     if strength is None or strength.unit not in _MASS_TO_MG:

@@ -197,8 +197,7 @@ def _validate(model: type[M], data: Any, path: Path, where: str) -> M:
         return model.model_validate(data)
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '(root)'}: {err['msg']}"
-            for err in exc.errors()
+            f"{'.'.join(str(p) for p in err['loc']) or '(root)'}: {err['msg']}" for err in exc.errors()
         )
         raise KnowledgeBaseError(f"{path}: {where}: {problems}") from exc
 

@@ -24,6 +24,11 @@ class Range(RuleModel):
 
 
 class DoseCondition(RuleModel):
+    """True when the substance is on the list with a dose in every range given.
+
+    With no range at all, it only asks whether the substance is on the list.
+    """
+
     kind: Literal["dose"]
     substance: str
     per_intake_mg: Range | None = None
@@ -58,12 +63,7 @@ class AnyCondition(RuleModel):
 
 
 ConditionSpec = Annotated[
-    DoseCondition
-    | DiagnosisCondition
-    | AgeCondition
-    | ManualCondition
-    | AllCondition
-    | AnyCondition,
+    DoseCondition | DiagnosisCondition | AgeCondition | ManualCondition | AllCondition | AnyCondition,
     Field(discriminator="kind"),
 ]
 AllCondition.model_rebuild()

@@ -29,7 +29,7 @@ from pharma_service.models import (
     SubstanceRef,
 )
 from pharma_service.parsing.posology import parse_posology
-from pharma_service.referential.store import Referential, Specialty
+from pharma_service.referential.store import Component, Referential, Specialty
 from pharma_service.text import fold
 
 # Words that describe the form or packaging, never the drug itself.
@@ -182,7 +182,20 @@ _UNIT_NORMAL = {
     "microgramme": "µg",
     "microgrammes": "µg",
 }
+_FORM_ABBREVIATIONS = {
+    "cp": "comprime",
+    "cpr": "comprime",
+    "comp": "comprime",
+    "gel": "gelule",
+    "sach": "sachet",
+    "buv": "buvable",
+    "sol": "solution",
+    "inj": "injectable",
+    "eff": "effervescent",
+    "susp": "suspension",
+}
 _FUZZY_CUTOFF = 84.0
+_EXACT_CONFIDENCE = 0.99
 _FUZZY_MIN_LEN = 5
 _RESOLVED_MIN_CONFIDENCE = 0.8
 _AMBIGUOUS_MIN_CONFIDENCE = 0.6
@@ -251,9 +264,7 @@ class Normaliser:
         matches = self._exact_matches(tokens)
         matched_positions = {m.start for m in matches}
         leftovers = [
-            (i, t)
-            for i, t in enumerate(tokens)
-            if i not in matched_positions and _is_candidate_word(t)
+            (i, t) for i, t in enumerate(tokens) if i not in matched_positions and _is_candidate_word(t)
         ]
         if not any(m.kind != "brand_word" for m in matches):
             matches += self._fuzzy_matches(tokens, leftovers)
@@ -314,8 +325,7 @@ class Normaliser:
                 rivals = [
                     names[idx]
                     for _, score, idx in results[1:]
-                    if best_score - score < 3
-                    and self._meaning(targets[idx]) != self._meaning((kind, value))
+                    if best_score - score < 3 and self._meaning(targets[idx]) != self._meaning((kind, value))
                 ]
                 matches.append(_Match(kind, value, i, float(best_score), rivals))
                 used.update(range(i, i + n))
@@ -330,9 +340,7 @@ class Normaliser:
 
     # ------------------------------------------------------------------ assembling
 
-    def _build_line(
-        self, text: str, matches: list[_Match], strengths: list[Strength]
-    ) -> MedicationLine:
+    def _build_line(self, text: str, matches: list[_Match], strengths: list[Strength]) -> MedicationLine:
         ref = self.ref
         substance_keys: list[str] = []
         brand_cis: list[str] = []
@@ -345,6 +353,7 @@ class Normaliser:
 
         candidates = sorted({alt for m in matches for alt in m.alternatives})
         product: Specialty | None = None
+        strength_penalty = 1.0
         if brand_cis:
             product = _best_specialty(
                 [ref.specialties[c] for c in dict.fromkeys(brand_cis)],
@@ -352,6 +361,16 @@ class Normaliser:
                 text,
                 wanted=frozenset(substance_keys) or None,
             )
+            named_with_strengths = len(substance_keys) > 1 and len(strengths) == len(substance_keys)
+            if (
+                product is not None
+                and named_with_strengths
+                and _strength_fit(product, strengths) < len(strengths)
+            ):
+                # The line names each substance with its strength and the brand disagrees:
+                # what is written is what the patient takes; the product is not claimed.
+                product = None
+                strength_penalty = 0.9
             if product is not None:
                 for comp in product.components:
                     if comp.substance_key not in substance_keys:
@@ -359,21 +378,17 @@ class Normaliser:
         elif substance_keys:
             same = ref.specialties_by_substances.get(frozenset(substance_keys), ())
             specs = [ref.specialties[c] for c in same]
-            exact = [
-                s for s in specs if _strength_fit(s, strengths) == len(strengths) and strengths
-            ]
+            exact = [s for s in specs if _strength_fit(s, strengths) == len(strengths) and strengths]
             if len({s.brand for s in exact}) == 1 and exact:
                 product = _best_specialty(exact, strengths, text)
 
-        subs = [
-            self._substance_ref(key, product, strengths, substance_keys) for key in substance_keys
-        ]
-        confidence = min(m.score for m in matches) / 100.0
+        subs = [self._substance_ref(key, product, strengths, substance_keys) for key in substance_keys]
+        confidence = min(m.score for m in matches) / 100.0 * strength_penalty
         if strengths and product is None and substance_keys:
             same = ref.specialties_by_substances.get(frozenset(substance_keys), ())
             if same and not any(_strength_fit(ref.specialties[c], strengths) for c in same):
                 confidence *= 0.9  # a strength no specialty has: maybe misread
-        confidence = round(min(confidence, 0.99), 3)
+        confidence = round(min(confidence, _EXACT_CONFIDENCE), 3)
         status = LineStatus.RESOLVED
         if candidates or confidence < _RESOLVED_MIN_CONFIDENCE:
             status = LineStatus.AMBIGUOUS
@@ -399,8 +414,16 @@ class Normaliser:
         strength: Strength | None = None
         if product is not None:
             comp = next((c for c in product.components if c.substance_key == key), None)
-            if comp and comp.value is not None and comp.unit:
-                strength = Strength(value=comp.value, unit=comp.unit)
+            options = _component_strengths(comp) if comp else []
+            written = {_in_mg(w) for w in strengths}
+            # The strength as prescribed (moiety or salt), else as the product name says it.
+            strength = next((o for o in options if _in_mg(o) in written), None) or next(
+                (o for o in options if f"{o.value:g}".replace(".", ",") in product.name), None
+            )
+            if strength is None and options:
+                strength = options[0]
+            elif strength is None and len(order) == 1 and len(strengths) == 1:
+                strength = strengths[0]  # BDPM gives no single strength (e.g. a range)
         elif len(strengths) == len(order):
             strength = strengths[order.index(key)]
         return SubstanceRef(
@@ -426,9 +449,7 @@ class Normaliser:
                 atc=self.ref.substances[c.substance_key].atc
                 if c.substance_key in self.ref.substances
                 else None,
-                strength=Strength(value=c.value, unit=c.unit)
-                if c.value is not None and c.unit
-                else None,
+                strength=Strength(value=c.value, unit=c.unit) if c.value is not None and c.unit else None,
             )
             for c in spec.components
         ]
@@ -444,21 +465,20 @@ class Normaliser:
             atc=spec.atc,
         )
 
-    def _reconcile_atc(
-        self, atc: str, text: str, line: MedicationLine | None
-    ) -> MedicationLine | None:
+    def _reconcile_atc(self, atc: str, text: str, line: MedicationLine | None) -> MedicationLine | None:
         """A given ATC code confirms the text, or stands in for it when the text is not understood."""
         keys = self.ref.atc_to_substances.get(atc, ())
         if line is not None and line.status != LineStatus.UNRESOLVED:
             line_codes = {s.atc for s in line.substances} | {line.atc}
             if atc in line_codes or not keys:
                 return line
+            if line.confidence < _EXACT_CONFIDENCE and len(keys) == 1:
+                line = None  # a fuzzy or partial reading yields to an explicit code
+                return self._reconcile_atc(atc, text, line)
             return line.model_copy(
                 update={
                     "status": LineStatus.AMBIGUOUS,
-                    "candidates": sorted(
-                        {*line.candidates, *(self.ref.substances[k].name for k in keys)}
-                    ),
+                    "candidates": sorted({*line.candidates, *(self.ref.substances[k].name for k in keys)}),
                 }
             )
         if len(keys) != 1:
@@ -494,18 +514,12 @@ def _drug_segment(text: str) -> str:
 def _strengths(segment: str) -> list[Strength]:
     found = []
     for value, unit in _STRENGTH.findall(segment):
-        found.append(
-            Strength(value=float(value.replace(",", ".")), unit=_UNIT_NORMAL[unit.lower()])
-        )
+        found.append(Strength(value=float(value.replace(",", ".")), unit=_UNIT_NORMAL[unit.lower()]))
     return found
 
 
 def _is_candidate_word(word: str) -> bool:
-    return (
-        len(word) >= _FUZZY_MIN_LEN
-        and word not in _FORM_WORDS
-        and not any(c.isdigit() for c in word[:1])
-    )
+    return len(word) >= _FUZZY_MIN_LEN and word not in _FORM_WORDS and not any(c.isdigit() for c in word[:1])
 
 
 def _in_mg(strength: Strength) -> tuple[float, str]:
@@ -513,13 +527,19 @@ def _in_mg(strength: Strength) -> tuple[float, str]:
     return (strength.value * factor, "mg") if factor else (strength.value, strength.unit)
 
 
+def _component_strengths(comp: Component) -> list[Strength]:
+    """The moiety's strength first, then the salt's when BDPM gives both."""
+    out = []
+    if comp.value is not None and comp.unit:
+        out.append(Strength(value=comp.value, unit=comp.unit))
+    if comp.salt_value is not None and comp.salt_unit:
+        out.append(Strength(value=comp.salt_value, unit=comp.salt_unit))
+    return out
+
+
 def _strength_fit(spec: Specialty, strengths: Iterable[Strength]) -> int:
     """How many written strengths the specialty's composition carries."""
-    have = {
-        _in_mg(Strength(value=c.value, unit=c.unit))
-        for c in spec.components
-        if c.value is not None and c.unit
-    }
+    have = {_in_mg(s) for c in spec.components for s in _component_strengths(c)}
     return sum(1 for s in strengths if _in_mg(s) in have)
 
 
@@ -531,7 +551,7 @@ def _best_specialty(
 ) -> Specialty | None:
     if not specs:
         return None
-    words = set(fold(text).split())
+    words = {_FORM_ABBREVIATIONS.get(w, w) for w in fold(text).split()}
 
     def score(spec: Specialty) -> tuple[float, ...]:
         form_words = set(fold(spec.form).split()) & words
@@ -554,6 +574,4 @@ def _product(spec: Specialty | None, cip13: str | None = None) -> Product | None
 
 
 def _unresolved(text: str, posology: Posology | None = None) -> MedicationLine:
-    return MedicationLine(
-        index=0, line=text, status=LineStatus.UNRESOLVED, confidence=0.0, posology=posology
-    )
+    return MedicationLine(index=0, line=text, status=LineStatus.UNRESOLVED, confidence=0.0, posology=posology)

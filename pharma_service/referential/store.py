@@ -33,6 +33,8 @@ class Component:
     substance_key: str
     value: float | None
     unit: str | None
+    salt_value: float | None = None  # dosage of the salt when BDPM gives the moiety's too
+    salt_unit: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +42,7 @@ class Specialty:
     cis: str
     name: str
     brand: str
+    brand_key: str
     form: str
     routes: str
     marketed: bool
@@ -80,7 +83,7 @@ class Referential:
         for spec in self.specialties.values():
             if spec.homeopathic:
                 continue
-            brand = fold(spec.brand)
+            brand = spec.brand_key
             if brand:
                 brands[brand].append(spec.cis)
             by_substances[spec.substance_keys].append(spec.cis)
@@ -89,9 +92,7 @@ class Referential:
             {k: tuple(sorted(v)) for k, v in by_substances.items()}
         )
         # Longest names first decides multi-word matches ("acide acetylsalicylique").
-        self.max_name_words = max(
-            (len(name.split()) for name in [*self.synonyms, *self.brands]), default=1
-        )
+        self.max_name_words = max((len(name.split()) for name in [*self.synonyms, *self.brands]), default=1)
 
     # ------------------------------------------------------------------ loading
 
@@ -133,20 +134,29 @@ class Referential:
             synonyms[extra_key] = canonical
 
         components: dict[str, list[Component]] = defaultdict(list)
-        for cis, key, value, unit in comp_df.select(
-            "cis", "substance_key", "dosage_value", "dosage_unit"
+        for cis, key, value, unit, salt_value, salt_unit in comp_df.select(
+            "cis", "substance_key", "dosage_value", "dosage_unit", "salt_dosage_value", "salt_dosage_unit"
         ).iter_rows():
-            components[cis].append(Component(key, float(value) if value else None, unit or None))
+            components[cis].append(
+                Component(
+                    key,
+                    float(value) if value else None,
+                    unit or None,
+                    float(salt_value) if salt_value else None,
+                    salt_unit or None,
+                )
+            )
 
         specialties: dict[str, Specialty] = {}
         for row in spec_df.select(
-            "cis", "name", "brand", "form", "routes", "marketing_status", "homeopathic", "atc"
+            "cis", "name", "brand", "brand_key", "form", "routes", "marketing_status", "homeopathic", "atc"
         ).iter_rows():
-            cis, name, brand, form, routes, marketing, homeo, atc = row
+            cis, name, brand, brand_key, form, routes, marketing, homeo, atc = row
             specialties[cis] = Specialty(
                 cis=cis,
                 name=name,
-                brand=brand or "",
+                brand=brand,
+                brand_key=brand_key,
                 form=form or "",
                 routes=routes or "",
                 marketed=marketing == "Commercialisée",
@@ -155,11 +165,7 @@ class Referential:
                 components=tuple(components.get(cis, ())),
             )
         cip13_to_cis = dict(pres_df.select("cip13", "cis").iter_rows())
-        version = (
-            (directory / "VERSION").read_text().strip()
-            if (directory / "VERSION").exists()
-            else "dev"
-        )
+        version = (directory / "VERSION").read_text().strip() if (directory / "VERSION").exists() else "dev"
         return cls(substances, specialties, cip13_to_cis, synonyms, version)
 
     # ------------------------------------------------------------------ lookups
@@ -170,7 +176,7 @@ class Referential:
 
 
 def _read(path: Path) -> pl.DataFrame:
-    return pl.read_csv(path, infer_schema=False, missing_utf8_is_empty_string=True)
+    return pl.read_csv(path, infer_schema=False).fill_null("")
 
 
 def _read_synonym_table(path: Path) -> dict[str, str]:

@@ -38,8 +38,7 @@ def check_duplications(ctx: AnalysisContext) -> Iterator[Finding]:
         members = [
             line
             for line in ctx.lines
-            if line.status != "unresolved"
-            and _in_class(line, cls.atc_prefixes, cls.exclude_atc_prefixes)
+            if line.status != "unresolved" and _in_class(line, cls.atc_prefixes, cls.exclude_atc_prefixes)
         ]
         substance_sets = {frozenset(s.key for s in line.substances) for line in members}
         if len(members) < 2 or len(substance_sets) < 2:

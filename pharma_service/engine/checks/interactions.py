@@ -32,9 +32,7 @@ LEVEL_LABEL_FR = {
 
 def check_interactions(ctx: AnalysisContext) -> Iterator[Finding]:
     # (entry, substance a, substance b) -> the rules of that entry and the occurrences involved
-    groups: dict[
-        tuple[tuple[str, str], str, str], tuple[list[InteractionRule], list[Occurrence]]
-    ] = {}
+    groups: dict[tuple[tuple[str, str], str, str], tuple[list[InteractionRule], list[Occurrence]]] = {}
     occurrences = ctx.occurrences
     for i, first in enumerate(occurrences):
         for second in occurrences[i + 1 :]:
@@ -115,17 +113,13 @@ def _finding(
             "risks": list(chosen.risks),
             "actions": list(chosen.actions),
             "condition": chosen.condition or None,
-            "levels_in_entry": sorted(
-                {r.level for r in rules}, key=lambda lv: InteractionLevel(lv).rank
-            ),
+            "levels_in_entry": sorted({r.level for r in rules}, key=lambda lv: InteractionLevel(lv).rank),
         },
     )
 
 
 def _distinct_names(involved: list[Occurrence]) -> list[str]:
-    return list(
-        dict.fromkeys(o.substance.name for o in sorted(involved, key=lambda o: o.line.index))
-    )
+    return list(dict.fromkeys(o.substance.name for o in sorted(involved, key=lambda o: o.line.index)))
 
 
 def _clip(text: str, limit: int = 140) -> str:

@@ -30,18 +30,12 @@ def check_unresolved(ctx: AnalysisContext) -> Iterator[Finding]:
             )
         elif line.status == LineStatus.AMBIGUOUS:
             readings = ", ".join(s.name for s in line.substances)
-            others = (
-                f" ; autres lectures possibles : {', '.join(line.candidates)}"
-                if line.candidates
-                else ""
-            )
+            others = f" ; autres lectures possibles : {', '.join(line.candidates)}" if line.candidates else ""
             yield Finding(
                 id=f"ambiguous|{line.index}",
                 category=Category.UNRESOLVED,
                 severity=Severity.MODERATE,
-                summary=f"Ligne {line.index + 1} à confirmer : « {shown} » lu comme {readings}"[
-                    :140
-                ],
+                summary=f"Ligne {line.index + 1} à confirmer : « {shown} » lu comme {readings}"[:140],
                 detail=f"Lecture incertaine (confiance {line.confidence:.2f}) : {readings}{others}. "
                 "L'analyse a utilisé la lecture la plus probable.",
                 recommendation="Confirmer le médicament prescrit.",
