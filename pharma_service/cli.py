@@ -36,9 +36,7 @@ def _fail(exc: PharmaError) -> None:
 
 @app.command()
 def analyze(
-    file: Annotated[
-        Path, typer.Argument(help="Structured request (.json) or ordonnance text (.txt).")
-    ],
+    file: Annotated[Path, typer.Argument(help="Structured request (.json) or ordonnance text (.txt).")],
     format: Annotated[OutputFormat, typer.Option("--format", "-f")] = OutputFormat.text,
 ) -> None:
     """Analyse one patient's prescription and print the findings."""
@@ -50,9 +48,7 @@ def analyze(
         _fail(exc)
         return
     if format is OutputFormat.json:
-        sys.stdout.write(
-            json.dumps(analysis.model_dump(mode="json"), ensure_ascii=False, indent=2) + "\n"
-        )
+        sys.stdout.write(json.dumps(analysis.model_dump(mode="json"), ensure_ascii=False, indent=2) + "\n")
     else:
         sys.stdout.write(render_text(analysis))
 

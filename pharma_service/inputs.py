@@ -60,7 +60,7 @@ def request_from_text(text: str) -> tuple[AnalysisRequest, ParsedOrdonnance]:
         )
     meds = [MedicationInput(text=line.text[:500]) for line in parsed.lines]
     try:
-        return AnalysisRequest(patient=parsed.patient, medications=meds), parsed  # type: ignore[arg-type]
+        return AnalysisRequest.model_validate({"patient": parsed.patient, "medications": meds}), parsed
     except ValidationError as exc:
         raise InvalidInput(describe_validation_error(exc)) from exc
 

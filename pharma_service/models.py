@@ -74,11 +74,7 @@ class Patient(Strict):
         ref = self.reference_date or date.today()
         if self.birth_date is not None and self.birth_date > ref:
             raise ValueError("patient.birth_date is after the reference date")
-        if (
-            self.birth_date is not None
-            and self.age is None
-            and _years_between(self.birth_date, ref) > 125
-        ):
+        if self.birth_date is not None and self.age is None and _years_between(self.birth_date, ref) > 125:
             raise ValueError("patient.birth_date gives an age over 125 years")
         return self
 
@@ -177,9 +173,7 @@ class MedicationLine(Out):
     product: Product | None = None
     substances: list[SubstanceRef] = Field(default_factory=list)
     posology: Posology | None = None
-    candidates: list[str] = Field(
-        default_factory=list, description="Other readings of an ambiguous line."
-    )
+    candidates: list[str] = Field(default_factory=list, description="Other readings of an ambiguous line.")
     atc: str | None = Field(default=None, description="Product-level ATC code when known.")
 
 
@@ -258,6 +252,9 @@ class Finding(Out):
     detail: str = ""
     recommendation: str = ""
     rule: str
+    related_rules: list[str] = Field(
+        default_factory=list, description="Other criteria (other sources) merged into this finding."
+    )
     source: Source
     status: Literal["confirmed", "to_verify"] = "confirmed"
     missing_data: list[str] = Field(default_factory=list)
@@ -266,10 +263,26 @@ class Finding(Out):
     )
 
 
+class Unevaluated(Out):
+    """A criterion whose drug is present but which needs data the request did not carry."""
+
+    rule: str
+    category: Category
+    drugs: list[DrugRef]
+    summary: str
+    missing_data: list[str]
+    source: Source
+
+
 class Analysis(Out):
     patient: dict[str, Any]
     medications: list[MedicationLine]
     findings: list[Finding]
+    unevaluated: list[Unevaluated] = Field(
+        default_factory=list,
+        description="Criteria that apply to a drug of the list but need a diagnosis, duration or lab "
+        "value the request did not give: to check, not silently passed.",
+    )
     scores: dict[str, Any] = Field(default_factory=dict)
     eligibility: dict[str, Any] = Field(default_factory=dict)
     knowledge: dict[str, str] = Field(default_factory=dict, description="Pack id to version.")

@@ -20,9 +20,7 @@ class Engine:
     normaliser: Normaliser
 
     @classmethod
-    def load(
-        cls, *, rules_dir: Path = DEFAULT_RULES_DIR, referential_dir: Path = DEFAULT_DIR
-    ) -> Engine:
+    def load(cls, *, rules_dir: Path = DEFAULT_RULES_DIR, referential_dir: Path = DEFAULT_DIR) -> Engine:
         referential = Referential.load(referential_dir)
         kb = KnowledgeBase.load(rules_dir, referential=referential)
         return cls(kb=kb, normaliser=Normaliser(referential))

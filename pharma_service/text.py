@@ -101,13 +101,18 @@ _SALT_SUFFIXES = frozenset(
         "medoxomil",
         "olamine",
         "cilexetil",
+        "etexilate",
+        "mofetil",
         # French adjectives agree in gender: "trihydraté" and "trihydratée" both occur.
         *_HYDRATES,
         *(word + "e" for word in _HYDRATES),
     }
 )
 _SALT_WORDS = frozenset(_SALT_PREFIXES) | _SALT_SUFFIXES
-_WATER_WORDS = frozenset({"anhydre", *_HYDRATES, *(word + "e" for word in _HYDRATES)})
+# Water of crystallisation and physical grade say nothing of the moiety.
+_WATER_WORDS = frozenset(
+    {"anhydre", "cristallise", "leger", "lourd", "precipite", *_HYDRATES, *(word + "e" for word in _HYDRATES)}
+)
 # A salt word is only dropped when something other than a bare ion remains:
 # "sulfate de magnesium" is magnesium sulfate, not "magnesium".
 _BARE_IONS = frozenset(
@@ -138,12 +143,12 @@ def substance_key(name: str) -> str:
     words = fold(name).split()
     if not words:
         return ""
+    words = [w for w in words if w not in _WATER_WORDS] or words
     # BDPM inverts some names: "OXYCODONE (CHLORHYDRATE D')", "CLAVULANIQUE (ACIDE)".
     if len(words) >= 3 and words[-1] in {"de", "d"}:
         words = [*words[1:-1], words[-1], words[0]]
     elif len(words) >= 2 and words[-1] == "acide":
         words = ["acide", *words[:-1]]
-    words = [w for w in words if w not in _WATER_WORDS] or words
     stripped = words
     salt_run = 0
     while salt_run < len(words) and (

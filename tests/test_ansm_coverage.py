@@ -78,10 +78,7 @@ def test_engine_reports_ansm_2023_pairs_at_their_level(engine: Engine) -> None:
             checked += 1
             levels = {f.level for f in findings if f.category == "interaction"}
             levels |= {
-                lv
-                for f in findings
-                if f.category == "interaction"
-                for lv in f.codes["levels_in_entry"]
+                lv for f in findings if f.category == "interaction" for lv in f.codes["levels_in_entry"]
             }
             if level in levels:
                 covered += 1

@@ -30,15 +30,13 @@ class Expected(BaseModel):
     drugs: list[str] | None = Field(default=None, description="Substance names, any order.")
 
     def matches(self, finding: Finding) -> bool:
-        if not _rule_matches(self.rule, finding.rule):
+        if not any(_rule_matches(self.rule, r) for r in [finding.rule, *finding.related_rules]):
             return False
         for key in ("category", "level", "severity", "status"):
             wanted = getattr(self, key)
             if wanted is not None and str(getattr(finding, key)) != wanted:
                 return False
-        return self.drugs is None or sorted({d.name for d in finding.drugs}) == sorted(
-            set(self.drugs)
-        )
+        return self.drugs is None or sorted({d.name for d in finding.drugs}) == sorted(set(self.drugs))
 
 
 class Case(BaseModel):
@@ -47,9 +45,7 @@ class Case(BaseModel):
     patient: dict[str, Any]
     medications: list[str | dict[str, Any]]
     expect: list[Expected] = Field(default_factory=list)
-    absent: list[str] = Field(
-        default_factory=list, description="Rule ids or prefixes ending with '*'."
-    )
+    absent: list[str] = Field(default_factory=list, description="Rule ids or prefixes ending with '*'.")
 
 
 class CaseFile(BaseModel):
@@ -79,10 +75,7 @@ ALL_CASES = [(path.name, case) for path, cf in CASE_FILES for case in cf.cases]
 
 @pytest.mark.parametrize(("file", "case"), ALL_CASES, ids=[f"{f}:{c.name}" for f, c in ALL_CASES])
 def test_rule_case(engine: Engine, file: str, case: Case) -> None:
-    meds = [
-        MedicationInput(text=m) if isinstance(m, str) else MedicationInput(**m)
-        for m in case.medications
-    ]
+    meds = [MedicationInput(text=m) if isinstance(m, str) else MedicationInput(**m) for m in case.medications]
     request = AnalysisRequest(patient=case.patient, medications=meds)  # type: ignore[arg-type]
     findings = analyse_request(request, engine=engine).findings
     seen = [f"{f.rule} {f.level or ''} {f.status} {[d.name for d in f.drugs]}" for f in findings]
@@ -91,7 +84,7 @@ def test_rule_case(engine: Engine, file: str, case: Case) -> None:
             f"{file} / {case.name}: expected {expected.model_dump(exclude_none=True)}; got {seen}"
         )
     for pattern in case.absent:
-        fired = [f.rule for f in findings if _rule_matches(pattern, f.rule)]
+        fired = [r for f in findings for r in [f.rule, *f.related_rules] if _rule_matches(pattern, r)]
         assert not fired, f"{file} / {case.name}: {pattern} must not fire, got {fired}"
 
 
@@ -114,12 +107,7 @@ def test_every_rule_family_has_a_positive_and_a_negative_case(engine: Engine) ->
         users = [r.id for r in engine.kb.interactions if r.condition == condition_id]
         if users:
             assert (
-                any(
-                    _rule_matches(e.rule, rid)
-                    for _, c in ALL_CASES
-                    for e in c.expect
-                    for rid in users
-                )
+                any(_rule_matches(e.rule, rid) for _, c in ALL_CASES for e in c.expect for rid in users)
                 or condition_id in UNTESTED_CONDITIONS
             ), f"no case exercises condition {condition_id}"
 

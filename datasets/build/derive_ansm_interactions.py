@@ -458,6 +458,16 @@ _multi(
     ASDEC="aspirin_antiinflammatory_or_analgesic_dose",
     APEC="aspirin_antiplatelet_dose",
 )
+# -- single-level entries that apply only above a dose the text names (added by the lead):
+# without a condition, every low-dose aspirin with a diuretic or an ACE inhibitor would fire.
+_multi(ASPIRIN, "diurétiques", PE="aspirin_antiinflammatory_or_analgesic_dose")
+_multi(ASPIRIN, "inhibiteurs de l'enzyme de conversion", PE="aspirin_antiinflammatory_or_analgesic_dose")
+_multi(
+    ASPIRIN,
+    "antagonistes des récepteurs de l'angiotensine ii",
+    PE="aspirin_antiinflammatory_or_analgesic_dose",
+)
+_multi(ASPIRIN, "deferasirox", APEC="aspirin_antiinflammatory_or_analgesic_dose")
 _multi(ASPIRIN, "clopidogrel", ASDEC="outside_acs_validated_indications", PE="")
 _multi(ASPIRIN, "ticagrelor", ASDEC="outside_acs_validated_indications", PE="")
 _multi(

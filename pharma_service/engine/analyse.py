@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
+from pharma_service.engine.checks.criteria import evaluate_criteria
 from pharma_service.engine.checks.duplications import check_duplications
 from pharma_service.engine.checks.interactions import check_interactions
 from pharma_service.engine.checks.unresolved import check_unresolved
@@ -31,6 +32,8 @@ _CATEGORY_ORDER = {
 def analyse(meds: MedicationList, patient: Patient, *, kb: KnowledgeBase) -> Analysis:
     ctx = AnalysisContext(patient=patient, lines=list(meds.lines), kb=kb)
     findings = [finding for check in CHECKS for finding in check(ctx)]
+    criteria_findings, unevaluated = evaluate_criteria(ctx, kb.criteria)
+    findings += criteria_findings
     findings.sort(key=lambda f: (f.severity.rank, _CATEGORY_ORDER.get(f.category.value, 99), f.id))
     patient_out = patient.model_dump(mode="json", exclude_none=True)
     patient_out["age_years"] = patient.age_years
@@ -39,5 +42,6 @@ def analyse(meds: MedicationList, patient: Patient, *, kb: KnowledgeBase) -> Ana
         patient=patient_out,
         medications=list(meds.lines),
         findings=findings,
+        unevaluated=unevaluated,
         knowledge=dict(kb.versions),
     )

@@ -52,7 +52,7 @@ def _dose(spec: DoseCondition, ctx: AnalysisContext, involved: Sequence[Occurren
     if not occurrences:
         # The list is the whole treatment: a substance it does not hold is not taken.
         return False
-    verdicts = []
+    verdicts: list[bool | None] = []
     for occ in occurrences:
         doses = ctx.doses(occ)
         checks = [

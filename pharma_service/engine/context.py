@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
-from pharma_service.engine.kb import KnowledgeBase
 from pharma_service.engine.renal import renal_function
+
+if TYPE_CHECKING:
+    from pharma_service.engine.kb import KnowledgeBase
 from pharma_service.models import (
     DrugRef,
     LineStatus,
@@ -94,27 +97,25 @@ class AnalysisContext:
 
 def _doses_of(occ: Occurrence) -> Doses:
     posology = occ.line.posology
-    if posology is None or posology.units_per_intake is None:
+    if posology is None:
         return Doses(None, None, None)
-    per_intake = _intake_mg(
-        posology.units_per_intake,
-        posology.unit,
-        occ.substance.strength,
-        single=len(occ.line.substances) == 1,
-    )
-    if per_intake is None:
-        return Doses(None, None, None)
+    single = len(occ.line.substances) == 1
+    per_intake = None
+    if posology.units_per_intake is not None:
+        per_intake = _intake_mg(
+            posology.units_per_intake, posology.unit, occ.substance.strength, single=single
+        )
     daily = None
-    weekly = None
-    if posology.as_needed and posology.max_units_per_day is not None:
+    if per_intake is not None and posology.as_needed and posology.max_units_per_day is not None:
         # As needed: the ceiling is the daily dose the patient may reach.
-        daily = per_intake / posology.units_per_intake * posology.max_units_per_day
-        weekly = daily * 7
-    elif posology.intakes_per_day is not None:
+        daily = per_intake / posology.units_per_intake * posology.max_units_per_day  # type: ignore[operator]
+    elif per_intake is not None and posology.intakes_per_day is not None:
         # Regular, or as needed up to a written number of intakes a day (the maximum).
         daily = per_intake * posology.intakes_per_day
-        weekly = daily * 7
-    return Doses(per_intake, daily, weekly)
+    elif single and posology.daily_dose is not None and posology.daily_dose.unit in _MASS_TO_MG:
+        # "2 cp par jour", "1-0-2": the parser knows the daily total but not one intake.
+        daily = posology.daily_dose.value * _MASS_TO_MG[posology.daily_dose.unit]
+    return Doses(per_intake, daily, None if daily is None else daily * 7)
 
 
 def _intake_mg(units: float, unit: str | None, strength: Strength | None, *, single: bool) -> float | None:

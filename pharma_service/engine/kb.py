@@ -18,9 +18,11 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from pharma_service.engine.criteria_index import CompiledCriterion, CriteriaIndex
 from pharma_service.engine.schemas import (
     CodeLabel,
     ConditionEntry,
+    CriteriaPack,
     DuplicationPack,
     InteractionRow,
 )
@@ -29,6 +31,8 @@ from pharma_service.referential.store import Referential
 
 DEFAULT_RULES_DIR = Path(__file__).resolve().parents[2] / "rules"
 ANSM_LABEL = "ANSM Thésaurus des interactions médicamenteuses"
+# Folders of rules/ holding criteria packs (pim, renal, dose, omission).
+CRITERIA_DIRS = ("pim", "renal", "dose", "omissions")
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -60,6 +64,8 @@ class KnowledgeBase:
         risk_codes: Mapping[str, CodeLabel],
         action_codes: Mapping[str, CodeLabel],
         duplications: DuplicationPack,
+        criteria: CriteriaIndex,
+        criteria_packs: tuple[CriteriaPack, ...],
         versions: Mapping[str, str],
     ) -> None:
         self.referential = referential
@@ -70,6 +76,8 @@ class KnowledgeBase:
         self.risk_codes = MappingProxyType(dict(risk_codes))
         self.action_codes = MappingProxyType(dict(action_codes))
         self.duplications = duplications
+        self.criteria = criteria
+        self.criteria_packs = criteria_packs
         self.versions = MappingProxyType(dict(versions))
 
     def interaction_rules(self, a: str, b: str) -> tuple[InteractionRule, ...]:
@@ -88,6 +96,7 @@ class KnowledgeBase:
         referential = referential or Referential.load()
         inter_dir = rules_dir / "interactions"
         class_members = _load_classes(inter_dir / "ansm_classes.csv")
+        groups = _load_groups(inter_dir / "substance_groups.csv", referential)
         rows = [
             _validate(
                 InteractionRow,
@@ -101,14 +110,16 @@ class KnowledgeBase:
         risk_codes = _load_mapping(CodeLabel, inter_dir / "risk_codes.yaml")
         action_codes = _load_mapping(CodeLabel, inter_dir / "action_codes.yaml")
         interactions, pair_index = _compile_interactions(
-            rows, class_members, conditions, risk_codes, action_codes, inter_dir
+            rows, class_members, groups, conditions, risk_codes, action_codes, inter_dir
         )
         dup_path = rules_dir / "duplications" / "classes.yaml"
         duplications = _validate(DuplicationPack, _read_yaml(dup_path), dup_path, "the file")
+        criteria, packs = _load_criteria(rules_dir, referential)
         versions = {
             "referential": referential.version,
             "ansm_interactions": ",".join(sorted({r.source_version for r in rows})),
             "duplications": duplications.version,
+            **{pack.source.id: pack.source.version for pack in packs},
         }
         return cls(
             referential=referential,
@@ -119,6 +130,8 @@ class KnowledgeBase:
             risk_codes=risk_codes,
             action_codes=action_codes,
             duplications=duplications,
+            criteria=criteria,
+            criteria_packs=packs,
             versions=versions,
         )
 
@@ -126,6 +139,7 @@ class KnowledgeBase:
 def _compile_interactions(
     rows: list[InteractionRow],
     class_members: Mapping[str, frozenset[str]],
+    groups: Mapping[str, frozenset[str]],
     conditions: Mapping[str, ConditionEntry],
     risk_codes: Mapping[str, CodeLabel],
     action_codes: Mapping[str, CodeLabel],
@@ -151,9 +165,11 @@ def _compile_interactions(
             if kind == "class":
                 if key not in class_members:
                     raise KnowledgeBaseError(f"{file}: {row.id}: unknown class {key!r}")
-                sides.append(class_members[key])
+                members = class_members[key]
             else:
-                sides.append(frozenset({key}))
+                members = frozenset({key})
+            # ANSM names ions and some spellings differently from BDPM ("POTASSIUM").
+            sides.append(frozenset().union(members, *(groups.get(m, ()) for m in members)))
         number = len(rules)
         rules.append(
             InteractionRule(
@@ -173,6 +189,48 @@ def _compile_interactions(
                 if a != b:
                     index[(a, b) if a < b else (b, a)].append(number)
     return tuple(rules), {pair: tuple(dict.fromkeys(ids)) for pair, ids in index.items()}
+
+
+def _load_criteria(
+    rules_dir: Path, referential: Referential
+) -> tuple[CriteriaIndex, tuple[CriteriaPack, ...]]:
+    index = CriteriaIndex()
+    packs: list[CriteriaPack] = []
+    ids: dict[str, Path] = {}
+    for folder in CRITERIA_DIRS:
+        for path in sorted((rules_dir / folder).glob("*.yaml")):
+            pack = _validate(CriteriaPack, _read_yaml(path), path, "the file")
+            for crit in pack.criteria:
+                if crit.id in ids:
+                    raise KnowledgeBaseError(
+                        f"{path}: criterion id {crit.id!r} already used in {ids[crit.id]}"
+                    )
+                ids[crit.id] = path
+                if not crit.id.startswith(pack.source.id + ":"):
+                    raise KnowledgeBaseError(f"{path}: {crit.id}: ids must start with {pack.source.id!r}:")
+                for selector in (crit.drugs, crit.when.with_any, crit.when.without_any):
+                    for key in (
+                        [] if selector is None else [*selector.substances, *selector.exclude_substances]
+                    ):
+                        if key not in referential.substances:
+                            raise KnowledgeBaseError(
+                                f"{path}: {crit.id}: unknown substance key {key!r} "
+                                "(see datasets/referential/substances.csv)"
+                            )
+                index.add(CompiledCriterion(crit, pack.source))
+            packs.append(pack)
+    return index, tuple(packs)
+
+
+def _load_groups(path: Path, referential: Referential) -> dict[str, frozenset[str]]:
+    """Curated: an ANSM substance name -> the referential substances it designates."""
+    groups: dict[str, set[str]] = defaultdict(set)
+    for n, row in enumerate(_read_csv(path), start=2):
+        member = row.get("member_key", "")
+        if member not in referential.substances:
+            raise KnowledgeBaseError(f"{path}: row {n}: unknown substance key {member!r}")
+        groups[row["ansm_key"]].add(member)
+    return {k: frozenset(v) for k, v in groups.items()}
 
 
 def _load_classes(path: Path) -> dict[str, frozenset[str]]:

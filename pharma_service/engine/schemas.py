@@ -115,3 +115,72 @@ class DuplicationPack(RuleModel):
     source: str
     same_substance_severity: Literal["high", "moderate"] = "high"
     classes: list[DuplicationClass]
+
+
+# --------------------------------------------------------------------------- geriatric criteria
+# One schema serves inappropriate drugs (pim), renal limits (renal), dose limits
+# (dose) and omissions (omission): a trigger (drugs and/or conditions) and
+# conditions that must all hold. What the request cannot tell is reported as
+# "to verify" with the missing data named, never passed or failed silently.
+
+
+class DrugSelector(RuleModel):
+    """Lines matching any ATC prefix or substance key, minus the excluded ATC prefixes."""
+
+    atc: list[Annotated[str, Field(pattern=r"^[A-Z]([0-9]{2}([A-Z]([A-Z]([0-9]{2})?)?)?)?$")]] = Field(
+        default_factory=list
+    )
+    substances: list[str] = Field(default_factory=list)
+    exclude_atc: list[str] = Field(default_factory=list)
+    exclude_substances: list[str] = Field(default_factory=list)
+
+
+class DoseLimit(RuleModel):
+    value: float
+    unit: Literal["mg", "µg", "UI"] = "mg"
+
+
+class CriterionWhen(RuleModel):
+    min_age: int | None = None
+    conditions_any: list[str] = Field(default_factory=list, description="ICD-10 prefixes")
+    conditions_none: list[str] = Field(default_factory=list)
+    crcl_below: float | None = Field(default=None, description="ml/min, exclusive")
+    crcl_at_least: float | None = None
+    daily_dose_above: DoseLimit | None = Field(default=None, description="exclusive")
+    daily_dose_at_least: DoseLimit | None = None
+    duration_days_above: float | None = None
+    regular_use: bool | None = Field(default=None, description="True: not 'as needed'")
+    with_any: DrugSelector | None = None
+    without_any: DrugSelector | None = None
+    min_count: int | None = Field(default=None, description="Lines matching `drugs` at least")
+    labs: dict[str, Range] = Field(default_factory=dict, description="Lab name -> range that fires")
+
+
+class Criterion(RuleModel):
+    id: str = Field(pattern=r"^[a-z0-9]+:[A-Za-z0-9_.\-]+$")
+    category: Literal["pim", "renal", "dose", "omission"]
+    reference: str = Field(description="Table, criterion number or SmPC section in the source.")
+    drugs: DrugSelector | None = None
+    when: CriterionWhen = Field(default_factory=CriterionWhen)
+    severity: Literal["critical", "high", "moderate", "low", "info"]
+    action: Literal[
+        "avoid", "contraindicated", "reduce_dose", "monitor", "start", "review", "use_with_caution"
+    ]
+    summary_fr: Annotated[str, Field(max_length=140)]
+    rationale_fr: str = ""
+    recommendation_fr: str = ""
+    alternatives_fr: str = ""
+    adjusted_dose_fr: str = ""
+
+
+class SourceInfo(RuleModel):
+    id: str
+    label: str
+    citation: str
+    version: str
+
+
+class CriteriaPack(RuleModel):
+    pack: str
+    source: SourceInfo
+    criteria: list[Criterion]

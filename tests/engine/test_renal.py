@@ -20,9 +20,7 @@ def test_men_get_the_male_factor() -> None:
 
 
 def test_given_clearance_wins() -> None:
-    renal = renal_function(
-        Patient(age=80, sex="F", weight_kg=60, creatinine_umol_l=100, crcl_ml_min=55)
-    )
+    renal = renal_function(Patient(age=80, sex="F", weight_kg=60, creatinine_umol_l=100, crcl_ml_min=55))
     assert (renal.crcl_ml_min, renal.method) == (55, "given")
 
 

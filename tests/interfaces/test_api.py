@@ -111,8 +111,6 @@ def test_malformed_json_is_a_400(client: TestClient) -> None:
 
 
 def test_empty_body_is_a_400(client: TestClient) -> None:
-    response = client.post(
-        "/v1/analyses", content=b"", headers={"content-type": "application/json"}
-    )
+    response = client.post("/v1/analyses", content=b"", headers={"content-type": "application/json"})
     assert response.status_code == 400
     assert response.json()["code"] == "malformed_input"

@@ -31,9 +31,7 @@ def _line(engine: Engine, text: str):  # type: ignore[no-untyped-def]
         ("bisoprolol 2,5 mg", ["bisoprolol"], [2.5]),
     ],
 )
-def test_known_lines_resolve_to_their_substances(
-    engine: Engine, text: str, keys, strengths
-) -> None:  # type: ignore[no-untyped-def]
+def test_known_lines_resolve_to_their_substances(engine: Engine, text: str, keys, strengths) -> None:  # type: ignore[no-untyped-def]
     line = _line(engine, text)
     assert line.status == LineStatus.RESOLVED, line
     assert sorted(s.key for s in line.substances) == sorted(keys)
@@ -67,9 +65,7 @@ def test_brand_line_identifies_the_product_with_matching_strength(engine: Engine
         ("clarithromycin 500 mg", "clarithromycine"),
     ],
 )
-def test_ocr_like_typos_are_recovered_with_lower_confidence(
-    engine: Engine, typo: str, key: str
-) -> None:
+def test_ocr_like_typos_are_recovered_with_lower_confidence(engine: Engine, typo: str, key: str) -> None:
     line = _line(engine, typo)
     assert [s.key for s in line.substances] == [key]
     assert line.status != LineStatus.UNRESOLVED
@@ -85,9 +81,7 @@ def test_unknown_drugs_are_unresolved_not_dropped(engine: Engine, text: str) -> 
 
 
 def test_atc_code_stands_in_when_text_is_not_understood(engine: Engine) -> None:
-    line = engine.normaliser.normalise_input(
-        0, MedicationInput(atc="J01FA09", text="antibio 500 mg 2/j")
-    )
+    line = engine.normaliser.normalise_input(0, MedicationInput(atc="J01FA09", text="antibio 500 mg 2/j"))
     assert line.status == LineStatus.RESOLVED
     assert [s.key for s in line.substances] == ["clarithromycine"]
 

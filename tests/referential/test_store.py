@@ -28,10 +28,7 @@ def test_substances_have_atc_codes_for_most_specialties(engine: Engine) -> None:
     ref: Referential = engine.kb.referential
     marketed = [s for s in ref.specialties.values() if s.marketed and not s.homeopathic]
     covered = Counter(
-        all(
-            ref.substances.get(c.substance_key) and ref.substances[c.substance_key].atc
-            for c in s.components
-        )
+        all(ref.substances.get(c.substance_key) and ref.substances[c.substance_key].atc for c in s.components)
         for s in marketed
         if s.components
     )

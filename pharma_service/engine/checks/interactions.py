@@ -48,8 +48,8 @@ def check_interactions(ctx: AnalysisContext) -> Iterator[Finding]:
             for entry, entry_rules in by_entry.items():
                 group = groups.setdefault((entry, a.key, b.key), (entry_rules, []))
                 group[1].extend(o for o in (a, b) if o not in group[1])
-    for (_entry, _a, _b), (rules, involved) in groups.items():
-        finding = _finding(ctx, rules, involved)
+    for entry_rules_found, involved in groups.values():
+        finding = _finding(ctx, entry_rules_found, involved)
         if finding is not None:
             yield finding
 

@@ -1,0 +1,1 @@
+"""Parsers for French prescription texts: posologies and plain-text ordonnances."""

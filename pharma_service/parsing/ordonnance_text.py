@@ -1,0 +1,512 @@
+"""Plain-text French ordonnance parser.
+
+An ordonnance is a header (prescriber, date, patient), drug lines (numbered, bulleted or
+plain) with optional continuation lines holding the posology, possibly split into the two
+zones of an ALD "bizone" form, and a footer. :func:`parse_ordonnance_text` returns what is
+written, never what is guessed: the patient facts found, the prescriber, the date, the drug
+lines and the lines it did not use.
+
+Line classification, in order:
+
+* an ALD zone title ("... affection de longue durée ..." / "... sans rapport ...") sets
+  ``ald`` for the drug lines that follow;
+* a numbered ("1)", "2.", "3 -") or bulleted ("-", "•", "*") line is a drug line;
+* after a drug line, a line indented deeper or starting with a posology word ("1 sachet",
+  "Prendre", "matin", "pendant", "QSP", "si besoin", "à renouveler") continues it;
+* a line holding patient, prescriber or date facts is a header line;
+* otherwise a line is a drug line when it looks like "<name> <number> mg|g|µg|UI|ml|%", or
+  (once the drug list has started, or when a posology follows it) when it starts with a word
+  in capitals;
+* anything else is reported in ``ignored``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from pharma_service.parsing.posology import (
+    fold_keep_length,
+    parse_posology,
+    split_prescription_line,
+)
+
+__all__ = ["ParsedOrdonnance", "RawDrugLine", "parse_ordonnance_text"]
+
+# A real ordonnance is a few kilobytes; more is not an ordonnance and only costs time.
+_MAX_CHARS = 100_000
+_MAX_LINES = 2_000
+
+
+class RawDrugLine(BaseModel):
+    number: int | None = None
+    text: str = Field(description="Drug line and its continuation lines joined by ' ; '.")
+    posology_text: str | None = Field(
+        default=None, description="Continuation lines or the part after the drug description."
+    )
+    ald: bool | None = Field(
+        default=None, description="True in the ALD zone of a bizone form, False out of it."
+    )
+
+
+class ParsedOrdonnance(BaseModel):
+    patient: dict[str, Any] = Field(default_factory=dict)
+    prescriber: dict[str, str] = Field(default_factory=dict)
+    date: dt.date | None = None
+    lines: list[RawDrugLine] = Field(default_factory=list)
+    ignored: list[str] = Field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- dates
+
+_MONTHS = {
+    "janvier": 1,
+    "janv": 1,
+    "fevrier": 2,
+    "fevr": 2,
+    "fev": 2,
+    "mars": 3,
+    "avril": 4,
+    "avr": 4,
+    "mai": 5,
+    "juin": 6,
+    "juillet": 7,
+    "juil": 7,
+    "aout": 8,
+    "septembre": 9,
+    "sept": 9,
+    "octobre": 10,
+    "oct": 10,
+    "novembre": 11,
+    "nov": 11,
+    "decembre": 12,
+    "dec": 12,
+}
+_DATE = (
+    r"(?:(?P<d>\d{1,2})\s*[/.-]\s*(?P<m>\d{1,2})\s*[/.-]\s*(?P<y>\d{4}|\d{2})(?!\d)"
+    r"|(?P<td>\d{1,2})(?:er)?\s+(?P<tm>" + "|".join(_MONTHS) + r")\.?\s+(?P<ty>\d{4}))"
+)
+_BIRTH = re.compile(
+    rf"(?:\bnee?\s+le|\bnee?\s*:|date\s+de\s+naissance\s*:?|\bddn\s*:?|\bne\(e\)\s+le)\s*{_DATE}"
+)
+_ORDO_DATE = re.compile(
+    rf"(?:(?<![a-z])(?:le|date(?:\s+de\s+l'\s*ordonnance)?\s*:?|fait\s+le)\s*|^\s*){_DATE}"
+)
+
+
+def _date(m: re.Match[str], birth: bool) -> dt.date | None:
+    try:
+        if m.group("d") is not None:
+            day, month, year = int(m.group("d")), int(m.group("m")), int(m.group("y"))
+            if year < 100:
+                # two-digit years: a birth is in the past, an ordonnance in this century
+                year += 2000
+                if birth and year > dt.date.today().year:
+                    year -= 100
+        else:
+            day, month, year = int(m.group("td")), _MONTHS[m.group("tm")], int(m.group("ty"))
+        value = dt.date(year, month, day)
+    except (ValueError, KeyError):
+        return None
+    if not 1880 <= value.year <= dt.date.today().year + 1:
+        return None
+    return value
+
+
+# --------------------------------------------------------------------------- patient facts
+
+_NUMBER = r"(\d{1,4}(?:[.,]\d{1,2})?)"
+_LAB_DATE = r"(?:\s*\(?(?:du|le|au)?\s*\d{1,2}[/.-]\d{1,2}(?:[/.-]\d{2,4})?\)?)?"  # "créatinine du 10/03"
+_CLEARANCE = re.compile(
+    r"(?<![a-z])(?:clairance(?:\s+(?:de\s+la\s+)?creat(?:inine)?\.?)?(?:\s+\(?cockcroft(?:[- ]gault)?\)?)?"
+    r"|cl\.?\s*(?:de\s+la\s+)?creat(?:inine)?\.?|clcr|cl\s+cr|ccr|cockcroft(?:[- ]gault)?)"
+    rf"\s*(?:\(cg\))?{_LAB_DATE}\s*[:=]?\s*{_NUMBER}\s*(?:ml\s*/\s*mn|ml\s*/\s*min)?"
+)
+_EGFR = re.compile(
+    r"(?<![a-z])(?:dfge?|egfr|debit\s+de\s+filtration\s+glomerulaire(?:\s+estime)?|mdrd|ckd[- ]?epi)"
+    r"(?:\s*\(?(?:ckd[- ]?epi|mdrd)\)?)?"
+    rf"{_LAB_DATE}\s*[:=]?\s*{_NUMBER}\s*(?:ml\s*/\s*mi?n(?:\s*/\s*1[.,]73\s*m(?:2|²)?)?)?"
+)
+_CREATININE = re.compile(
+    r"(?<![a-z])(?:creatinin(?:e|emie)|creat\.?|creatinine\s+(?:serique|plasmatique|sanguine))"
+    r"(?:\s+(?:serique|plasmatique|sanguine))?"
+    rf"{_LAB_DATE}\s*[:=]?\s*{_NUMBER}\s*(?P<unit>[µu]mol\s*/\s*l|mg\s*/\s*dl|mg\s*/\s*l)(?![a-z])"
+)
+_WEIGHT = re.compile(rf"(?:(?<![a-z])poids\s*[:=]?\s*)?(?<![\d.,]){_NUMBER}\s*kg(?![a-z])")
+_HEIGHT = re.compile(
+    r"(?<![a-z])taille\s*[:=]?\s*(?:(?P<m>\d)[.,m](?P<cm>\d{2})\s*m?|(?P<c>\d{2,3})\s*cm)(?![a-z0-9])"
+    r"|(?<![\d.,])(?P<c2>\d{3})\s*cm(?![a-z])"
+)
+_AGE = re.compile(
+    r"(?<![a-z])age\s*[:=]?\s*(\d{1,3})(?:\s*ans)?(?![\d])"
+    r"|(?<![\d.,/])(\d{1,3})\s*ans(?![a-z])"
+    r"|(?<![\d.,/])(\d{1,3})\s*a(?=\s*(?:[),;]|$))"
+)
+_SEX_F = re.compile(
+    r"(?:^|[\s(,:])(?:mme|madame|mlle|mademoiselle|femme)(?![a-z])|sexe\s*:?\s*(?:f|feminin)(?![a-z])"
+)
+_SEX_M = re.compile(r"(?:^|[\s(,:])(?:m\.|mr\.?|monsieur|homme)(?![a-z])|sexe\s*:?\s*(?:m|masculin)(?![a-z])")
+
+
+def _num(text: str) -> float:
+    return float(text.replace(",", "."))
+
+
+def _in_range(value: float, low: float, high: float) -> bool:
+    return low < value <= high
+
+
+def _blank(text: str, m: re.Match[str]) -> str:
+    """Hide a span already read so that later patterns do not read it again."""
+    return text[: m.start()] + " " * (m.end() - m.start()) + text[m.end() :]
+
+
+def _patient_facts(folded: str, facts: dict[str, Any]) -> bool:
+    """Add the patient facts of one header line; True when the line held any."""
+    found = False
+    text = folded
+    m = _BIRTH.search(text)
+    if m:
+        birth = _date(m, birth=True)
+        if birth is not None:
+            facts.setdefault("birth_date", birth)
+            found = True
+        text = _blank(text, m)
+    for rx, key, low, high in (
+        (_CLEARANCE, "crcl_ml_min", -0.1, 300),
+        (_EGFR, "egfr_ml_min_1_73m2", -0.1, 300),
+    ):
+        m = rx.search(text)
+        if m:
+            value = _num(m.group(1))
+            if _in_range(value, low, high):
+                facts.setdefault(key, value)
+                found = True
+            text = _blank(text, m)
+    m = _CREATININE.search(text)
+    if m:
+        value = _num(m.group(1))
+        unit = m.group("unit").replace(" ", "")
+        if unit == "mg/l":
+            value *= 8.84
+        elif unit == "mg/dl":
+            value *= 88.4
+        if _in_range(value, 5, 3000):
+            facts.setdefault("creatinine_umol_l", round(value, 1))
+            found = True
+        text = _blank(text, m)
+    m = _WEIGHT.search(text)
+    if m:
+        value = _num(m.group(1))
+        if _in_range(value, 0.3, 350):
+            facts.setdefault("weight_kg", value)
+            found = True
+        text = _blank(text, m)
+    m = _HEIGHT.search(text)
+    if m:
+        if m.group("m"):
+            height = int(m.group("m")) * 100 + int(m.group("cm"))
+        else:
+            height = int(m.group("c") or m.group("c2"))
+        if _in_range(height, 30, 250):
+            facts.setdefault("height_cm", float(height))
+            found = True
+        text = _blank(text, m)
+    m = _AGE.search(text)
+    if m:
+        age = int(next(g for g in m.groups() if g))
+        if 0 <= age <= 125:
+            facts.setdefault("age", age)
+            found = True
+    if "sex" not in facts:
+        if _SEX_F.search(text):
+            facts["sex"] = "F"
+            found = True
+        elif _SEX_M.search(text):
+            facts["sex"] = "M"
+            found = True
+    return found
+
+
+# --------------------------------------------------------------------------- prescriber
+
+_DOCTOR = re.compile(
+    r"(?:^|(?<=[\s(,]))(?:Dr\.?|DR\.?|Docteur|DOCTEUR|Pr\.?|Professeur)\s+"
+    r"(?P<name>[A-ZÀ-Ý][\w'’-]*(?:\s+[A-ZÀ-Ýa-zà-ÿ][\w'’-]*){0,3})"
+)
+_RPPS = re.compile(r"rpps\s*(?:n[°o]\s*)?:?\s*(\d{11})(?!\d)")
+_ADELI = re.compile(r"adeli\s*(?:n[°o]\s*)?:?\s*(\d{9})(?!\d)")
+_SPECIALTY = re.compile(
+    r"(?<![a-z])(?:medecin\s+generaliste|medecine\s+generale|medecin\s+traitant"
+    r"|(?:gastro-?\s?enter|cardi|neur|nephr|rhumat|endocrin|diabet|pneum|dermat|onc|ur|ophtalm"
+    r"|hemat|gynec|stomat|psych|geront|allerg|infecti)o-?logue"
+    r"|geriatre|psychiatre|pediatre|interne(?:\s+en\s+[a-z]+)?|chirurgien(?:\s+[a-z-]+)?"
+    r"|medecin\s+(?:interniste|urgentiste|vasculaire|du\s+sport))(?![a-z])"
+)
+
+
+def _prescriber_facts(line: str, folded: str, facts: dict[str, str]) -> bool:
+    found = False
+    m = _DOCTOR.search(line)
+    if m and "name" not in facts:
+        # a name stops at a separator or at the specialty written after it
+        name = re.split(r"\s+[-–—,|]\s*|\s{2,}", m.group("name"))[0].strip()
+        spec = _SPECIALTY.search(fold_keep_length(name))
+        if spec:
+            name = name[: spec.start()].strip()
+        if name:
+            facts["name"] = name
+            found = True
+    for rx, key in ((_RPPS, "rpps"), (_ADELI, "adeli")):
+        m = rx.search(folded)
+        if m and key not in facts:
+            facts[key] = m.group(1)
+            found = True
+    m = _SPECIALTY.search(folded)
+    if m and "specialty" not in facts:
+        facts["specialty"] = line[m.start() : m.end()]
+        found = True
+    return found
+
+
+# --------------------------------------------------------------------------- lines
+
+# A drug name starts with a letter: "1 - 0 - 1" or "- 1 cp le soir" are not drug lines.
+_NUMBERED = re.compile(r"^\s*(?:n[°o]\s*)?(\d{1,2})\s*[).°/-]\s*(?=[^\W\d_])")
+_BULLET = re.compile(r"^\s*[-•*·–—>▪►■□](?![-•*·–—=_])\s*(?=[^\W\d_])")
+_STRENGTH_LINE = re.compile(
+    r"^[a-z][a-z0-9'-]*(?:[\s,]+[a-z][a-z0-9'.-]*){0,6}[\s,]*\d+(?:[.,]\d+)?\s*"
+    r"(?:mg|g|µg|mcg|microgrammes?|ui|u\.i\.|ml|%)(?![a-z])"
+)
+_POSOLOGY_START = re.compile(
+    r"^(?:\d|[½¼¾]|(?:une?|deux|trois|quatre|cinq|six|dix|demi|prendre|prenez|matin|midi|soir"
+    r"|pendant|durant|qsp|q\.s\.p|si|sb|puis|ensuite|toutes?|tous|chaque|posologie|poso|ns"
+    r"|appliquer|instiller|inhaler|injecter|faire|mettre|avaler|sucer|boire|max|maxi|maximum"
+    r"|renouvelable|renouveler|jusqu'?\s*a|sans|ne|avant|apres|dans|sur|par|x|traitement|duree"
+    r"|au|aux|a|le|la|les|en|non|le\s+(?:matin|midi|soir)|j\d+)(?![a-z])|x\d)"
+)
+_LAB_KEYWORD = re.compile(
+    r"(?<![a-z])(?:clairance|cl\.?\s*creat|clcr|ccr|dfge?|egfr|mdrd|ckd|creat|cockcroft|poids"
+    r"|taille)"
+)
+_ALD_ZONE = re.compile(r"affection\s+de\s+longue\s+duree|(?<![a-z])ald(?![a-z])")
+_ALD_OUT = re.compile(r"sans\s+rapport|(?<![a-z])(?:hors|non)[\s-]+ald(?![a-z])")
+_NOT_DRUG_WORDS = frozenset(
+    {
+        "ordonnance",
+        "ordonnances",
+        "dr",
+        "docteur",
+        "pr",
+        "professeur",
+        "rpps",
+        "adeli",
+        "finess",
+        "am",
+        "tel",
+        "fax",
+        "email",
+        "mail",
+        "cabinet",
+        "centre",
+        "hopital",
+        "service",
+        "chu",
+        "ch",
+        "clinique",
+        "patient",
+        "patiente",
+        "nom",
+        "prenom",
+        "ald",
+        "qsp",
+        "ns",
+        "signature",
+        "cachet",
+        "date",
+        "mme",
+        "mlle",
+        "mr",
+        "m",
+        "monsieur",
+        "madame",
+        "age",
+        "poids",
+        "taille",
+        "prescription",
+        "prescriptions",
+        "bizone",
+        "medecin",
+        "renouvellement",
+        "rue",
+        "avenue",
+        "boulevard",
+        "bd",
+        "place",
+        "chemin",
+        "route",
+        "allee",
+        "impasse",
+    }
+)
+
+
+def _first_word_in_capitals(line: str, folded: str) -> bool:
+    m = re.match(r"\s*([^\W\d_][\w'’-]*)", line)
+    if m is None:
+        return False
+    word = m.group(1)
+    letters = [c for c in word if c.isalpha()]
+    if len(letters) < 3 or not all(c.isupper() for c in letters):
+        return False
+    return fold_keep_length(word).strip("'’-") not in _NOT_DRUG_WORDS
+
+
+def _indent(line: str) -> int:
+    return len(line[: len(line) - len(line.lstrip(" \t"))].expandtabs(4))
+
+
+def _is_ald_title(line: str, folded: str) -> bool:
+    """A bizone zone title, not a drug line that mentions the ALD."""
+    if _ALD_ZONE.search(folded) is None or _NUMBERED.match(line) or _BULLET.match(line):
+        return False
+    return _STRENGTH_LINE.match(folded) is None and not re.search(r"\d", folded)
+
+
+def _continues(line: str, indent: int, strict: bool) -> bool:
+    """Whether a line reads as the posology of the line above (indent: that line's indent).
+
+    In the header (strict) the posology parser must also find a schedule in it, so that a
+    patient name followed by "84 ans" is not read as a drug and its posology.
+    """
+    if _NUMBERED.match(line) or _BULLET.match(line):
+        return False
+    folded = fold_keep_length(line.strip()).lstrip("-•*·–— ")
+    if _indent(line) <= indent and _POSOLOGY_START.match(folded) is None:
+        return False
+    if _patient_facts(folded, {}):
+        return False
+    if not strict:
+        return True
+    p = parse_posology(line)
+    return p.intakes_per_day is not None or p.as_needed or p.unit is not None
+
+
+class _Drug:
+    __slots__ = ("ald", "continuation", "indent", "number", "text")
+
+    def __init__(self, number: int | None, text: str, indent: int, ald: bool | None) -> None:
+        self.number = number
+        self.text = text
+        self.indent = indent
+        self.ald = ald
+        self.continuation: list[str] = []
+
+    def build(self) -> RawDrugLine:
+        parts = [self.text, *self.continuation]
+        _, inline = split_prescription_line(self.text)
+        posology = [p for p in (inline, *self.continuation) if p]
+        return RawDrugLine(
+            number=self.number,
+            text=" ; ".join(parts),
+            posology_text=" ; ".join(posology) if posology else None,
+            ald=self.ald,
+        )
+
+
+def _plausible_birth(birth: dt.date, at: dt.date) -> bool:
+    years = at.year - birth.year - ((at.month, at.day) < (birth.month, birth.day))
+    return 0 <= years <= 125
+
+
+def _parse(text: str) -> ParsedOrdonnance:
+    raw_lines = text[:_MAX_CHARS].replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    raw_lines = raw_lines[:_MAX_LINES]
+    patient: dict[str, Any] = {}
+    prescriber: dict[str, str] = {}
+    ordo_date: dt.date | None = None
+    drugs: list[_Drug] = []
+    ignored: list[str] = []
+    ald: bool | None = None
+    current: _Drug | None = None
+    started = False  # the drug list has begun
+
+    nonempty = [(i, ln) for i, ln in enumerate(raw_lines) if ln.strip()]
+    for pos, (_, line) in enumerate(nonempty):
+        stripped = line.strip()
+        folded = fold_keep_length(stripped)
+        indent = _indent(line)
+
+        if _is_ald_title(line, folded):
+            ald = _ALD_OUT.search(folded) is None
+            current = None
+            continue
+
+        marker = _NUMBERED.match(line) or _BULLET.match(line)
+        if marker is not None:
+            number = int(marker.group(1)) if marker.re is _NUMBERED else None
+            current = _Drug(number, line[marker.end() :].strip(), indent, ald)
+            drugs.append(current)
+            started = True
+            continue
+
+        if current is not None and _continues(line, current.indent, strict=False):
+            current.continuation.append(stripped)
+            continue
+
+        used = False
+        # a birth or lab date is not the ordonnance date
+        if ordo_date is None and not _BIRTH.search(folded) and not _LAB_KEYWORD.search(folded):
+            m = _ORDO_DATE.search(folded)
+            if m:
+                ordo_date = _date(m, birth=False)
+                used = ordo_date is not None
+        people = _prescriber_facts(stripped, folded, prescriber)
+        # "eGFR 60 ml/min" looks like "<name> <number> ml": a drug line needs no lab keyword
+        may_hold_facts = not people and (
+            _STRENGTH_LINE.match(folded) is None or _LAB_KEYWORD.search(folded) is not None
+        )
+        facts = _patient_facts(folded, patient) if may_hold_facts else False
+        if used or people or facts:
+            current = None
+            continue
+
+        next_is_posology = pos + 1 < len(nonempty) and _continues(
+            nonempty[pos + 1][1], indent, strict=not started
+        )
+        drug_like = _STRENGTH_LINE.match(folded) is not None or (
+            _first_word_in_capitals(stripped, folded) and (started or next_is_posology or ":" in stripped)
+        )
+        if drug_like:
+            current = _Drug(None, stripped, indent, ald)
+            drugs.append(current)
+            started = True
+            continue
+        ignored.append(stripped)
+        current = None
+
+    if ordo_date is not None:
+        patient["reference_date"] = ordo_date
+    birth = patient.get("birth_date")
+    if isinstance(birth, dt.date) and not _plausible_birth(birth, ordo_date or dt.date.today()):
+        del patient["birth_date"]  # misread: Patient would reject it
+    return ParsedOrdonnance(
+        patient=patient,
+        prescriber=prescriber,
+        date=ordo_date,
+        lines=[d.build() for d in drugs],
+        ignored=ignored,
+    )
+
+
+def parse_ordonnance_text(text: str) -> ParsedOrdonnance:
+    """Read a plain-text French ordonnance. Never raises; no drug line gives ``lines == []``."""
+    if not isinstance(text, str) or not text.strip():
+        return ParsedOrdonnance()
+    try:
+        return _parse(text)
+    except Exception:  # a malformed upload must give a user error upstream, not a crash
+        return ParsedOrdonnance(ignored=[ln.strip() for ln in text.splitlines()[:50] if ln.strip()])

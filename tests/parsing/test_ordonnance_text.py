@@ -1,0 +1,293 @@
+"""Plain-text ordonnance parser: the reference example, variants and garbage."""
+
+from __future__ import annotations
+
+import random
+from datetime import date
+
+import pytest
+
+from pharma_service.models import Patient
+from pharma_service.parsing.ordonnance_text import (
+    ParsedOrdonnance,
+    RawDrugLine,
+    _parse,
+    parse_ordonnance_text,
+)
+from pharma_service.parsing.posology import parse_posology
+
+EXAMPLE = """\
+Dr Jean MARTIN - Médecin généraliste - RPPS 10001234567
+Le 12/03/2026
+Mme DUPONT Marie, née le 04/05/1941 (84 ans)
+Poids : 61 kg   Clairance créatinine : 45 ml/min
+Créatininémie : 98 µmol/L
+1) SIMVASTATINE 40 mg cp : 1 cp le soir
+2) KARDEGIC 75 mg, sachet
+   1 sachet par jour à midi
+3. DOLIPRANE 1000 mg : 1 cp si douleur, max 3/j
+- Furosémide 40mg 1-0-0   QSP 3 mois
+"""
+
+
+def test_reference_example() -> None:
+    r = parse_ordonnance_text(EXAMPLE)
+    assert r.date == date(2026, 3, 12)
+    assert r.prescriber == {
+        "name": "Jean MARTIN",
+        "specialty": "Médecin généraliste",
+        "rpps": "10001234567",
+    }
+    assert r.patient == {
+        "sex": "F",
+        "birth_date": date(1941, 5, 4),
+        "age": 84,
+        "reference_date": date(2026, 3, 12),
+        "weight_kg": 61.0,
+        "crcl_ml_min": 45.0,
+        "creatinine_umol_l": 98.0,
+    }
+    assert r.lines == [
+        RawDrugLine(number=1, text="SIMVASTATINE 40 mg cp : 1 cp le soir", posology_text="1 cp le soir"),
+        RawDrugLine(
+            number=2,
+            text="KARDEGIC 75 mg, sachet ; 1 sachet par jour à midi",
+            posology_text="1 sachet par jour à midi",
+        ),
+        RawDrugLine(
+            number=3,
+            text="DOLIPRANE 1000 mg : 1 cp si douleur, max 3/j",
+            posology_text="1 cp si douleur, max 3/j",
+        ),
+        RawDrugLine(
+            number=None,
+            text="Furosémide 40mg 1-0-0   QSP 3 mois",
+            posology_text="1-0-0   QSP 3 mois",
+        ),
+    ]
+    assert r.ignored == []
+    # what the caller does next: both must be valid
+    Patient(**r.patient)
+    doses = [parse_posology(line.text).daily_dose for line in r.lines]
+    assert [(d.value, d.unit) if d else None for d in doses] == [
+        (40, "mg"),
+        (75, "mg"),
+        None,  # as needed, no regular schedule
+        (40, "mg"),
+    ]
+
+
+def test_plain_lines_without_numbers_monsieur_and_footer() -> None:
+    text = """\
+Docteur Paul DURAND
+Cardiologue
+RPPS : 10009876543
+12 avenue de la République 75011 Paris
+Tél : 01 23 45 67 89
+
+Paris, le 3 mars 2026
+
+Monsieur BERNARD Louis
+82 a
+
+BISOPROLOL 5 mg
+1 cp le matin
+ELIQUIS 2,5 mg : 1 cp matin et soir
+Atorvastatine 20 mg 1 cp le soir
+   pendant 3 mois
+
+à renouveler 2 fois
+Signature
+"""
+    r = parse_ordonnance_text(text)
+    assert r.prescriber == {"name": "Paul DURAND", "specialty": "Cardiologue", "rpps": "10009876543"}
+    assert r.date == date(2026, 3, 3)
+    assert r.patient == {"sex": "M", "age": 82, "reference_date": date(2026, 3, 3)}
+    assert [(ln.number, ln.text, ln.posology_text) for ln in r.lines] == [
+        (None, "BISOPROLOL 5 mg ; 1 cp le matin", "1 cp le matin"),
+        (None, "ELIQUIS 2,5 mg : 1 cp matin et soir", "1 cp matin et soir"),
+        (
+            None,
+            "Atorvastatine 20 mg 1 cp le soir ; pendant 3 mois ; à renouveler 2 fois",
+            "1 cp le soir ; pendant 3 mois ; à renouveler 2 fois",
+        ),
+    ]
+    assert all(ln.ald is None for ln in r.lines)
+    assert r.ignored == ["12 avenue de la République 75011 Paris", "Tél : 01 23 45 67 89", "Signature"]
+
+
+def test_bizone_ald_sections_weight_with_comma_and_creatinine_in_mg_per_l() -> None:
+    text = """\
+Dr Anne LEROY, gériatre
+Le 05/01/2026
+M. PETIT Jacques, 79 ans
+Poids : 61,5 kg   Taille : 1,72 m
+Créatinine : 12 mg/L   DFG (CKD-EPI) : 52 mL/min/1,73m²
+
+Prescriptions relatives au traitement de l'affection de longue durée reconnue (liste ou hors liste)
+1. METFORMINE 1000 mg : 1 cp matin et soir
+2. LANTUS 100 UI/ml : 20 UI le soir
+
+Prescriptions SANS RAPPORT avec l'affection de longue durée
+3. DOLIPRANE 1 g : 1 cp si douleur, sans dépasser 3 par jour
+"""
+    r = parse_ordonnance_text(text)
+    assert r.patient == {
+        "sex": "M",
+        "age": 79,
+        "weight_kg": 61.5,
+        "height_cm": 172.0,
+        "creatinine_umol_l": 106.1,  # 12 mg/L x 8.84
+        "egfr_ml_min_1_73m2": 52.0,
+        "reference_date": date(2026, 1, 5),
+    }
+    assert r.prescriber == {"name": "Anne LEROY", "specialty": "gériatre"}
+    assert [(ln.number, ln.ald) for ln in r.lines] == [(1, True), (2, True), (3, False)]
+    assert r.ignored == []
+    Patient(**r.patient)
+
+
+def test_birth_date_only_bullets_and_creatinine_in_mg_per_dl() -> None:
+    text = """\
+ORDONNANCE
+Patient : Née le 12/07/1938
+Sexe : F
+Créatinine : 1,2 mg/dl
+ClCr = 32 mL/min
+
+    • Levothyrox 75 µg : 1 cp le matin à jeun
+    • Seresta 10 mg : 1/2 cp au coucher si insomnie
+"""
+    r = parse_ordonnance_text(text)
+    assert r.patient == {
+        "birth_date": date(1938, 7, 12),
+        "sex": "F",
+        "creatinine_umol_l": 106.1,  # 1.2 mg/dl x 88.4
+        "crcl_ml_min": 32.0,
+    }
+    assert "age" not in r.patient
+    assert r.date is None
+    assert [ln.text for ln in r.lines] == [
+        "Levothyrox 75 µg : 1 cp le matin à jeun",
+        "Seresta 10 mg : 1/2 cp au coucher si insomnie",
+    ]
+    assert r.ignored == ["ORDONNANCE"]
+    Patient(**r.patient)
+
+
+def test_short_ald_titles_and_a_caps_name_in_the_header() -> None:
+    text = """\
+DUPONT Marie
+84 ans
+1) KARDEGIC 75 mg : 1 sachet par jour
+--- ALD ---
+2) METFORMINE 500 mg (ALD) : 1 cp matin et soir
+Hors ALD
+3) DOLIPRANE
+   1 cp si douleur
+SPASFON
+Dr MARTIN
+"""
+    r = parse_ordonnance_text(text)
+    assert r.patient == {"age": 84}
+    assert r.prescriber == {"name": "MARTIN"}  # a signature block is read too
+    assert [(ln.number, ln.text, ln.ald) for ln in r.lines] == [
+        (1, "KARDEGIC 75 mg : 1 sachet par jour", None),
+        (2, "METFORMINE 500 mg (ALD) : 1 cp matin et soir", True),
+        (3, "DOLIPRANE ; 1 cp si douleur", False),
+        (None, "SPASFON", False),  # a capitalised word after the header is a drug line
+    ]
+    assert r.ignored == ["DUPONT Marie"]
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("Homme, 91 ans, 58 kg", {"sex": "M", "age": 91, "weight_kg": 58.0}),
+        ("Femme - âge : 77", {"sex": "F", "age": 77}),
+        ("Mlle X, 25 ans", {"sex": "F", "age": 25}),
+        ("Sexe : M", {"sex": "M"}),
+        ("Poids 72.5kg, taille 168 cm", {"weight_kg": 72.5, "height_cm": 168.0}),
+        ("Taille : 1m60", {"height_cm": 160.0}),
+        ("Cl créat = 38 mL/min", {"crcl_ml_min": 38.0}),
+        ("eGFR 60 ml/min/1.73m2", {"egfr_ml_min_1_73m2": 60.0}),
+        ("Créatininémie 110 µmol/l", {"creatinine_umol_l": 110.0}),
+        ("Créatinine : 11 mg/L", {"creatinine_umol_l": 97.2}),
+        ("Né le 4 mai 1941", {"birth_date": date(1941, 5, 4)}),
+        ("Date de naissance : 01/02/38", {"birth_date": date(1938, 2, 1)}),
+    ],
+)
+def test_patient_facts(line: str, expected: dict[str, object]) -> None:
+    r = parse_ordonnance_text(line + "\n1) KARDEGIC 75 mg : 1 sachet par jour\n")
+    assert r.patient == expected
+    assert len(r.lines) == 1
+
+
+def test_creatinine_without_unit_is_not_guessed() -> None:
+    r = parse_ordonnance_text("Créatinine : 98\n1) KARDEGIC 75 mg : 1 sachet par jour\n")
+    assert "creatinine_umol_l" not in r.patient
+    assert r.ignored == ["Créatinine : 98"]
+
+
+def test_out_of_range_values_are_dropped() -> None:
+    r = parse_ordonnance_text("Poids : 980 kg, 140 ans\n1) KARDEGIC 75 mg\n")
+    assert "weight_kg" not in r.patient
+    assert "age" not in r.patient
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "   \n\n  ",
+        "asdkjh qwe 123 !!!\n%%%%\n",
+        "Dr Jean MARTIN\nLe 12/03/2026\nMme DUPONT, 84 ans\n",
+        "\x00\x01\x02",
+        "1) \n2)\n-\n•",
+    ],
+)
+def test_no_drug_line(text: str) -> None:
+    r = parse_ordonnance_text(text)
+    assert isinstance(r, ParsedOrdonnance)
+    assert r.lines == []
+
+
+def test_windows_line_endings_and_tabs() -> None:
+    r = parse_ordonnance_text(EXAMPLE.replace("\n", "\r\n").replace("   1 sachet", "\t1 sachet"))
+    assert len(r.lines) == 4
+    assert r.lines[1].posology_text == "1 sachet par jour à midi"
+
+
+def test_never_raises_on_random_input() -> None:
+    rng = random.Random(7)
+    pieces = [*EXAMPLE.splitlines(), "ALD", "Hors ALD", "   ", "1)", "- x", "Né le 99/99/9999"]
+    alphabet = "abcXYZ0123456789 :;,.()/-\n\t•éµ"
+    for i in range(500):
+        if i % 2:
+            text = "\n".join(rng.choice(pieces) for _ in range(rng.randint(0, 12)))
+        else:
+            text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 200)))
+        _parse(text)  # the internal parser, without the safety net
+
+
+def test_huge_input_is_cut() -> None:
+    text = EXAMPLE + "BISOPROLOL 5 mg : 1 cp le matin\n" * 5000
+    r = parse_ordonnance_text(text)
+    assert 4 < len(r.lines) < 5000
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["Le 12/03/2026\nNée le 01/01/1890", "Le 12/03/2026\nNée le 01/01/2027"],
+)
+def test_implausible_birth_dates_are_dropped(header: str) -> None:
+    r = parse_ordonnance_text(header + "\n1) KARDEGIC 75 mg : 1 sachet par jour\n")
+    assert "birth_date" not in r.patient
+    assert r.date == date(2026, 3, 12)
+
+
+def test_a_lab_date_is_not_the_ordonnance_date() -> None:
+    text = "Créatinine le 10/03/2026 : 98 µmol/L\nParis, le 12/03/2026\n1) KARDEGIC 75 mg\n"
+    r = parse_ordonnance_text(text)
+    assert r.date == date(2026, 3, 12)
+    assert r.patient["creatinine_umol_l"] == 98.0
