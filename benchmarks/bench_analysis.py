@@ -70,9 +70,7 @@ def naive_rules(rules_dir: Path) -> list[tuple[frozenset[str], frozenset[str], s
     return out
 
 
-def naive_interactions(
-    keys: list[str], rules: list[tuple[frozenset[str], frozenset[str], str]]
-) -> int:
+def naive_interactions(keys: list[str], rules: list[tuple[frozenset[str], frozenset[str], str]]) -> int:
     found = 0
     for i, a in enumerate(keys):
         for b in keys[i + 1 :]:
@@ -98,9 +96,7 @@ def main() -> None:
     load_samples = timed(lambda: Engine.load(), 3)
     engine = Engine.load()
     patient = Patient(age=82, sex="F", weight_kg=61, crcl_ml_min=55)
-    request = AnalysisRequest(
-        patient=patient, medications=[MedicationInput(text=t) for t in TWELVE_LINES]
-    )
+    request = AnalysisRequest(patient=patient, medications=[MedicationInput(text=t) for t in TWELVE_LINES])
     meds = engine.normaliser.normalise(request.medications)
     keys = [s.key for line in meds.lines for s in line.substances]
     unresolved = [line.line for line in meds.lines if line.status != "resolved"]

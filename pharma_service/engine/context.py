@@ -41,16 +41,16 @@ _COUNTABLE_UNITS = frozenset(
 _MASS_TO_MG = {"mg": 1.0, "g": 1000.0, "µg": 0.001}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Occurrence:
-    """One substance on one medication line."""
+    """One substance on one medication line (compared by identity: one per line and substance)."""
 
     line: MedicationLine
     substance: SubstanceRef
+    key: str = ""  # the substance key, held directly: read in every pair loop
 
-    @property
-    def key(self) -> str:
-        return self.substance.key
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", self.substance.key)
 
     def drug_ref(self) -> DrugRef:
         return DrugRef(name=self.substance.name, atc=self.substance.atc, line=self.line.index)

@@ -27,10 +27,12 @@ from pharma_service.engine.schemas import (
     InteractionRow,
 )
 from pharma_service.errors import KnowledgeBaseError
+from pharma_service.models import Source
 from pharma_service.referential.store import Referential
 
 DEFAULT_RULES_DIR = Path(__file__).resolve().parents[2] / "rules"
 ANSM_LABEL = "ANSM Thésaurus des interactions médicamenteuses"
+LEVELS = ("CI", "ASDEC", "PE", "APEC")
 # Folders of rules/ holding criteria packs (pim, renal, dose, omission).
 CRITERIA_DIRS = ("pim", "renal", "dose", "omissions")
 
@@ -50,6 +52,11 @@ class InteractionRule:
     risks: tuple[str, ...]
     actions: tuple[str, ...]
     source_version: str
+    # Derived once at load so that building a finding is string assembly only.
+    rank: int  # 0 = CI, the most constraining
+    risk_labels: tuple[str, ...]
+    recommendation: str
+    source: Source
 
 
 class KnowledgeBase:
@@ -58,7 +65,7 @@ class KnowledgeBase:
         *,
         referential: Referential,
         interactions: tuple[InteractionRule, ...],
-        pair_index: Mapping[tuple[str, str], tuple[int, ...]],
+        pair_index: Mapping[tuple[str, str], tuple[InteractionRule, ...]],
         class_members: Mapping[str, frozenset[str]],
         conditions: Mapping[str, ConditionEntry],
         risk_codes: Mapping[str, CodeLabel],
@@ -84,8 +91,7 @@ class KnowledgeBase:
         """Rules between two different substance keys, in either direction."""
         if a == b:
             return ()
-        key = (a, b) if a < b else (b, a)
-        return tuple(self.interactions[i] for i in self.pair_index.get(key, ()))
+        return self.pair_index.get((a, b) if a < b else (b, a), ())
 
     # ------------------------------------------------------------------ loading
 
@@ -144,7 +150,7 @@ def _compile_interactions(
     risk_codes: Mapping[str, CodeLabel],
     action_codes: Mapping[str, CodeLabel],
     path: Path,
-) -> tuple[tuple[InteractionRule, ...], dict[tuple[str, str], tuple[int, ...]]]:
+) -> tuple[tuple[InteractionRule, ...], dict[tuple[str, str], tuple[InteractionRule, ...]]]:
     """Expand classes to members once, so a lookup is one dictionary access per pair."""
     file = path / "ansm_interactions.csv"
     rules: list[InteractionRule] = []
@@ -182,13 +188,19 @@ def _compile_interactions(
                 risks=risks,
                 actions=actions,
                 source_version=row.source_version,
+                rank=LEVELS.index(row.level),
+                risk_labels=tuple(risk_codes[c].label_fr for c in risks),
+                recommendation="; ".join(action_codes[c].label_fr for c in actions),
+                source=Source(
+                    label=ANSM_LABEL, version=row.source_version, reference=f"{row.a_name} + {row.b_name}"
+                ),
             )
         )
         for a in sides[0]:
             for b in sides[1]:
                 if a != b:
                     index[(a, b) if a < b else (b, a)].append(number)
-    return tuple(rules), {pair: tuple(dict.fromkeys(ids)) for pair, ids in index.items()}
+    return tuple(rules), {pair: tuple(rules[i] for i in dict.fromkeys(ids)) for pair, ids in index.items()}
 
 
 def _load_criteria(

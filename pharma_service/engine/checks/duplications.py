@@ -33,12 +33,10 @@ def check_duplications(ctx: AnalysisContext) -> Iterator[Finding]:
             source=Source(label="STOPP/START v2", version="2015", reference="STOPP A3"),
         )
 
-    lines_by_index = {line.index: line for line in ctx.lines}
+    coded = [(line, _line_codes(line)) for line in ctx.lines if line.status != "unresolved"]
     for cls in pack.classes:
         members = [
-            line
-            for line in ctx.lines
-            if line.status != "unresolved" and _in_class(line, cls.atc_prefixes, cls.exclude_atc_prefixes)
+            line for line, codes in coded if _in_class(codes, cls.atc_prefixes, cls.exclude_atc_prefixes)
         ]
         substance_sets = {frozenset(s.key for s in line.substances) for line in members}
         if len(members) < 2 or len(substance_sets) < 2:
@@ -48,7 +46,7 @@ def check_duplications(ctx: AnalysisContext) -> Iterator[Finding]:
             id=f"{cls.id}|{'+'.join(str(line.index) for line in members)}",
             category=Category.DUPLICATION,
             severity=Severity(cls.severity),
-            drugs=[o.drug_ref() for line in members for o in _occurrences(line, lines_by_index)],
+            drugs=[Occurrence(line, s).drug_ref() for line in members for s in line.substances],
             summary=f"Redondance de classe : {cls.label_fr} ({' + '.join(names)})"[:140],
             detail=f"Deux médicaments de la même classe thérapeutique : {' ; '.join(names)}.",
             recommendation="Réévaluer l'intérêt de l'association ; privilégier une seule molécule "
@@ -65,12 +63,7 @@ def _line_codes(line: MedicationLine) -> set[str]:
     return codes
 
 
-def _in_class(line: MedicationLine, prefixes: list[str], excluded: list[str]) -> bool:
-    codes = _line_codes(line)
+def _in_class(codes: set[str], prefixes: list[str], excluded: list[str]) -> bool:
     return any(code.startswith(p) for code in codes for p in prefixes) and not any(
         code.startswith(x) for code in codes for x in excluded
     )
-
-
-def _occurrences(line: MedicationLine, _lines: dict[int, MedicationLine]) -> list[Occurrence]:
-    return [Occurrence(line, s) for s in line.substances]

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterator
 
 from pharma_service.engine.conditions import evaluate
 from pharma_service.engine.context import AnalysisContext, Occurrence
-from pharma_service.engine.kb import ANSM_LABEL, InteractionRule
+from pharma_service.engine.kb import InteractionRule
 from pharma_service.models import (
     Category,
     Finding,
     InteractionLevel,
     Severity,
-    Source,
 )
 
 LEVEL_SEVERITY = {
@@ -31,8 +29,12 @@ LEVEL_LABEL_FR = {
 
 
 def check_interactions(ctx: AnalysisContext) -> Iterator[Finding]:
-    # (entry, substance a, substance b) -> the rules of that entry and the occurrences involved
-    groups: dict[tuple[tuple[str, str], str, str], tuple[list[InteractionRule], list[Occurrence]]] = {}
+    # (entry, substance a, substance b) -> the entry's rules and the occurrences involved,
+    # the latter keyed by (line, substance) so that a substance on two lines counts twice.
+    groups: dict[
+        tuple[tuple[str, str], str, str],
+        tuple[list[InteractionRule], dict[tuple[int, str], Occurrence]],
+    ] = {}
     occurrences = ctx.occurrences
     for i, first in enumerate(occurrences):
         for second in occurrences[i + 1 :]:
@@ -41,15 +43,17 @@ def check_interactions(ctx: AnalysisContext) -> Iterator[Finding]:
             rules = ctx.kb.interaction_rules(first.key, second.key)
             if not rules:
                 continue
-            a, b = sorted((first, second), key=lambda o: o.key)
-            by_entry: dict[tuple[str, str], list[InteractionRule]] = defaultdict(list)
+            a, b = (first, second) if first.key < second.key else (second, first)
             for rule in rules:
-                by_entry[rule.entry].append(rule)
-            for entry, entry_rules in by_entry.items():
-                group = groups.setdefault((entry, a.key, b.key), (entry_rules, []))
-                group[1].extend(o for o in (a, b) if o not in group[1])
-    for entry_rules_found, involved in groups.values():
-        finding = _finding(ctx, entry_rules_found, involved)
+                group = groups.get((rule.entry, a.key, b.key))
+                if group is None:
+                    group = groups[(rule.entry, a.key, b.key)] = ([], {})
+                if rule not in group[0]:
+                    group[0].append(rule)
+                for occ in (a, b):
+                    group[1].setdefault((occ.line.index, occ.key), occ)
+    for entry_rules, involved in groups.values():
+        finding = _finding(ctx, entry_rules, list(involved.values()))
         if finding is not None:
             yield finding
 
@@ -69,16 +73,15 @@ def _finding(
             applying.append(rule)
         elif verdict is None:
             unknown.append(rule)
-    candidates = sorted(applying + unknown, key=lambda r: InteractionLevel(r.level).rank)
-    if not candidates:
+    if not applying and not unknown:
         return None
-    chosen = candidates[0]
+    chosen = min(applying + unknown, key=lambda r: r.rank)
     to_verify = chosen not in applying
     level = InteractionLevel(chosen.level)
     kb = ctx.kb
-    names = _distinct_names(involved)
-    risks = [kb.risk_codes[c].label_fr for c in chosen.risks]
-    actions = [kb.action_codes[c].label_fr for c in chosen.actions]
+    involved.sort(key=lambda o: o.line.index)
+    names = list(dict.fromkeys(o.substance.name for o in involved))
+    risks = chosen.risk_labels
     summary = f"{LEVEL_LABEL_FR[level]} : {' + '.join(names)}"
     if risks:
         summary = f"{summary} ({risks[0].lower()})"
@@ -101,25 +104,21 @@ def _finding(
         category=Category.INTERACTION,
         severity=LEVEL_SEVERITY[level],
         level=level,
-        drugs=[o.drug_ref() for o in sorted(involved, key=lambda o: o.line.index)],
+        drugs=[o.drug_ref() for o in involved],
         summary=_clip(summary),
         detail=" ".join(p for p in detail_parts if p),
-        recommendation="; ".join(actions),
+        recommendation=chosen.recommendation,
         rule=chosen.id,
-        source=Source(label=ANSM_LABEL, version=chosen.source_version, reference=entry_text),
+        source=chosen.source,
         status="to_verify" if to_verify else "confirmed",
         missing_data=missing,
         codes={
             "risks": list(chosen.risks),
             "actions": list(chosen.actions),
             "condition": chosen.condition or None,
-            "levels_in_entry": sorted({r.level for r in rules}, key=lambda lv: InteractionLevel(lv).rank),
+            "levels_in_entry": [r.level for r in sorted(rules, key=lambda r: r.rank)],
         },
     )
-
-
-def _distinct_names(involved: list[Occurrence]) -> list[str]:
-    return list(dict.fromkeys(o.substance.name for o in sorted(involved, key=lambda o: o.line.index)))
 
 
 def _clip(text: str, limit: int = 140) -> str:
