@@ -218,6 +218,10 @@ def build(bdpm: Path, out: Path) -> dict[str, int]:
         )
 
     out.mkdir(parents=True, exist_ok=True)
+    # The snapshot is dated by its most recent marketing authorisation (dd/mm/yyyy).
+    dates = [row[7] for row in specialties.values() if len(row) > 7 and row[7].count("/") == 2]
+    latest = max(dates, key=lambda d: d.split("/")[::-1])
+    (out / "VERSION").write_text("bdpm-" + "-".join(latest.split("/")[::-1]) + "\n", encoding="utf-8")
     _write(
         out / "specialties.csv",
         [

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -68,3 +69,22 @@ def test_missing_file_is_reported(tmp_path: Path) -> None:
     result = runner.invoke(app, ["analyze", str(tmp_path / "nope.json")])
     assert result.exit_code == 2
     assert "cannot read" in result.stderr
+
+
+def test_text_and_json_forms_give_the_same_findings(tmp_path: Path) -> None:
+    """The ordonnance as text and the same prescription as a JSON request agree."""
+    numbered = re.compile(r"^\d+\) (.+)$")
+    lines = [
+        m.group(1) for line in EXAMPLE.read_text(encoding="utf-8").splitlines() if (m := numbered.match(line))
+    ]
+    request = {
+        "patient": {"age": 82, "sex": "F", "weight_kg": 61, "crcl_ml_min": 55},
+        "medications": [{"text": line} for line in lines],
+    }
+    as_json = tmp_path / "same.json"
+    as_json.write_text(json.dumps(request, ensure_ascii=False), encoding="utf-8")
+    from_text = json.loads(runner.invoke(app, ["analyze", str(EXAMPLE), "-f", "json"]).stdout)
+    from_json = json.loads(runner.invoke(app, ["analyze", str(as_json), "-f", "json"]).stdout)
+    assert len(lines) == 12
+    assert [f["id"] for f in from_text["findings"]] == [f["id"] for f in from_json["findings"]]
+    assert from_text["findings"], "the example must raise findings"
