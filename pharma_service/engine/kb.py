@@ -7,18 +7,20 @@ lookups over its pairs of substances, never a scan of the rules.
 
 from __future__ import annotations
 
-import csv
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, TypeVar
+from typing import TypeVar
 
-import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from pharma_service.engine.criteria_index import CompiledCriterion, CriteriaIndex
+from pharma_service.engine.loading import read_csv as _read_csv
+from pharma_service.engine.loading import read_yaml as _read_yaml
+from pharma_service.engine.loading import validate as _validate
+from pharma_service.engine.packs import QtKnowledge, Scale, load_qt, load_scales
 from pharma_service.engine.schemas import (
     CodeLabel,
     ConditionEntry,
@@ -73,6 +75,8 @@ class KnowledgeBase:
         duplications: DuplicationPack,
         criteria: CriteriaIndex,
         criteria_packs: tuple[CriteriaPack, ...],
+        scales: tuple[Scale, ...],
+        qt: QtKnowledge,
         versions: Mapping[str, str],
     ) -> None:
         self.referential = referential
@@ -85,6 +89,8 @@ class KnowledgeBase:
         self.duplications = duplications
         self.criteria = criteria
         self.criteria_packs = criteria_packs
+        self.scales = scales
+        self.qt = qt
         self.versions = MappingProxyType(dict(versions))
 
     def interaction_rules(self, a: str, b: str) -> tuple[InteractionRule, ...]:
@@ -121,11 +127,15 @@ class KnowledgeBase:
         dup_path = rules_dir / "duplications" / "classes.yaml"
         duplications = _validate(DuplicationPack, _read_yaml(dup_path), dup_path, "the file")
         criteria, packs = _load_criteria(rules_dir, referential)
+        scales = load_scales(rules_dir / "anticholinergic", referential)
+        qt = load_qt(rules_dir / "qt", referential)
         versions = {
             "referential": referential.version,
             "ansm_interactions": ",".join(sorted({r.source_version for r in rows})),
             "duplications": duplications.version,
             **{pack.source.id: pack.source.version for pack in packs},
+            **{scale.info.id: scale.info.version for scale in scales},
+            "qt": qt.risk.tisdale.id,
         }
         return cls(
             referential=referential,
@@ -138,6 +148,8 @@ class KnowledgeBase:
             duplications=duplications,
             criteria=criteria,
             criteria_packs=packs,
+            scales=scales,
+            qt=qt,
             versions=versions,
         )
 
@@ -260,29 +272,3 @@ def _load_mapping(model: type[M], path: Path) -> dict[str, M]:
     if not isinstance(data, dict):
         raise KnowledgeBaseError(f"{path}: expected a mapping of id to entry")
     return {str(key): _validate(model, value, path, f"key {key!r}") for key, value in data.items()}
-
-
-def _validate(model: type[M], data: Any, path: Path, where: str) -> M:
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '(root)'}: {err['msg']}" for err in exc.errors()
-        )
-        raise KnowledgeBaseError(f"{path}: {where}: {problems}") from exc
-
-
-def _read_csv(path: Path) -> list[dict[str, str]]:
-    try:
-        with path.open(encoding="utf-8", newline="") as handle:
-            return list(csv.DictReader(handle))
-    except OSError as exc:
-        raise KnowledgeBaseError(f"cannot read rule file {path}: {exc}") from exc
-
-
-def _read_yaml(path: Path) -> Any:
-    try:
-        with path.open(encoding="utf-8") as handle:
-            return yaml.safe_load(handle)
-    except (OSError, yaml.YAMLError) as exc:
-        raise KnowledgeBaseError(f"cannot read rule file {path}: {exc}") from exc

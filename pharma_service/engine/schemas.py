@@ -184,3 +184,80 @@ class CriteriaPack(RuleModel):
     pack: str
     source: SourceInfo
     criteria: list[Criterion]
+
+
+# --------------------------------------------------------------------------- scores
+
+
+class ScaleInfo(RuleModel):
+    id: str
+    label: str
+    citation: str
+    version: str
+    file: str
+    scores: list[int]
+    threshold_high: int
+    complete: bool
+    description_fr: str
+
+
+class ScalesFile(RuleModel):
+    scales: list[ScaleInfo]
+
+
+class ScoreRow(RuleModel):
+    substance_key: str
+    score: int
+    source_ref: str
+
+
+class QtDrugRow(RuleModel):
+    substance_key: str
+    category: Literal["known", "possible", "conditional", "ansm_torsadogenic"]
+    source: str
+    source_ref: str
+
+
+class FactorEval(RuleModel):
+    kind: Literal["patient", "lab", "diagnosis", "drugs", "qt_drugs"]
+    field: str | None = None
+    op: Literal[">=", "<=", "==", ">", "<"] | None = None
+    value: float | str | None = None
+    icd10_prefixes: list[str] = Field(default_factory=list)
+    atc_prefixes: list[str] = Field(default_factory=list)
+    min_count: int | None = None
+
+
+class TisdaleFactor(RuleModel):
+    id: str
+    points: int
+    label_fr: str
+    evaluate: FactorEval
+
+
+class Band(RuleModel):
+    id: str
+    min: int
+    max: int
+
+
+class TisdaleScore(RuleModel):
+    id: str
+    label: str
+    citation: str
+    population: str
+    outcome: str
+    max_score: int
+    bands: list[Band]
+    factors: list[TisdaleFactor]
+
+
+class AnsmClassRef(RuleModel):
+    name: str
+    class_key: str
+    members: int
+
+
+class QtRiskFile(RuleModel):
+    tisdale: TisdaleScore
+    ansm_classes: dict[str, list[AnsmClassRef]]

@@ -14,6 +14,7 @@ from pharma_service.models import (
     Severity,
 )
 
+LEVEL_ORDER = ("CI", "ASDEC", "PE", "APEC")
 LEVEL_SEVERITY = {
     InteractionLevel.CI: Severity.CRITICAL,
     InteractionLevel.ASDEC: Severity.HIGH,
@@ -52,10 +53,31 @@ def check_interactions(ctx: AnalysisContext) -> Iterator[Finding]:
                     group[0].append(rule)
                 for occ in (a, b):
                     group[1].setdefault((occ.line.index, occ.key), occ)
+    # Several thesaurus entries may cover one pair (a substance rule and a class rule):
+    # one finding per pair, at the most constraining level, naming the other entries.
+    by_pair: dict[frozenset[str], list[Finding]] = {}
     for entry_rules, involved in groups.values():
         finding = _finding(ctx, entry_rules, list(involved.values()))
         if finding is not None:
-            yield finding
+            by_pair.setdefault(frozenset(o.key for o in involved.values()), []).append(finding)
+    for findings in by_pair.values():
+        yield _merge(findings)
+
+
+def _merge(findings: list[Finding]) -> Finding:
+    if len(findings) == 1:
+        return findings[0]
+    findings.sort(key=lambda f: (f.severity.rank, f.status != "confirmed", f.rule))
+    lead, others = findings[0], findings[1:]
+    more = " ".join(f"Autre règle : {f.summary} [{f.rule}]." for f in others)
+    levels = {lv for f in findings for lv in f.codes["levels_in_entry"]}
+    return lead.model_copy(
+        update={
+            "detail": f"{lead.detail} {more}".strip(),
+            "related_rules": [f.rule for f in others],
+            "codes": {**lead.codes, "levels_in_entry": sorted(levels, key=LEVEL_ORDER.index)},
+        }
+    )
 
 
 def _finding(
