@@ -46,6 +46,16 @@ class Labs(Strict):
     calcium_mmol_l: Annotated[float, Field(gt=0, lt=10)] | None = None
 
 
+VaccineKey = Literal["influenza", "covid19", "pneumococcal", "zoster", "rsv", "dtp"]
+
+
+class VaccinationRecord(Strict):
+    """One vaccine dose the patient received (the history the request may carry)."""
+
+    vaccine: VaccineKey
+    given_on: date | None = Field(default=None, description="Date of the dose, when known.")
+
+
 class Patient(Strict):
     """What the request says of the patient. Age is required, directly or as a birth date."""
 
@@ -66,6 +76,11 @@ class Patient(Strict):
         default_factory=list, description="ICD-10 codes, e.g. I48, N18.4."
     )
     labs: Labs = Field(default_factory=Labs)
+    vaccinations: list[VaccinationRecord] | None = Field(
+        default=None,
+        description="Vaccination history; when absent, vaccines are listed as to check, not as gaps.",
+    )
+    ald: bool | None = Field(default=None, description="At least one affection de longue durée.")
 
     @model_validator(mode="after")
     def _age_is_known(self) -> Patient:

@@ -98,6 +98,8 @@ def test_every_rule_family_has_a_positive_and_a_negative_case(engine: Engine) ->
         *(c.id for c in engine.kb.duplications.classes),
         *(f"{scale.info.id}:high" for scale in engine.kb.scales),
         *(c.id for pack in engine.kb.criteria_packs for c in pack.criteria),
+        "vaccines:to-check",
+        *(f"vaccines:{entry.id}" for entry in engine.kb.vaccines.entries),
     }
     positives = {e.rule for _, c in ALL_CASES for e in c.expect}
     negatives = {a for _, c in ALL_CASES for a in c.absent}

@@ -8,9 +8,11 @@ from typing import Any
 from pharma_service.engine.checks.anticholinergic import anticholinergic_scores
 from pharma_service.engine.checks.criteria import evaluate_criteria
 from pharma_service.engine.checks.duplications import check_duplications
+from pharma_service.engine.checks.eligibility import eligibility
 from pharma_service.engine.checks.interactions import check_interactions
 from pharma_service.engine.checks.qt import qt_assessment
 from pharma_service.engine.checks.unresolved import check_unresolved
+from pharma_service.engine.checks.vaccines import vaccination_status
 from pharma_service.engine.context import AnalysisContext
 from pharma_service.engine.kb import KnowledgeBase
 from pharma_service.models import Analysis, Finding, MedicationList, Patient
@@ -23,6 +25,7 @@ CHECKS: tuple[Check, ...] = (check_unresolved, check_interactions, check_duplica
 SCORERS: tuple[tuple[str, Scorer], ...] = (
     ("anticholinergic", anticholinergic_scores),
     ("qt", qt_assessment),
+    ("vaccinations", vaccination_status),
 )
 _CATEGORY_ORDER = {
     "unresolved": 0,
@@ -57,5 +60,6 @@ def analyse(meds: MedicationList, patient: Patient, *, kb: KnowledgeBase) -> Ana
         findings=findings,
         unevaluated=unevaluated,
         scores=scores,
+        eligibility=eligibility(ctx),
         knowledge=dict(kb.versions),
     )

@@ -27,6 +27,9 @@ from pharma_service.engine.schemas import (
     CriteriaPack,
     DuplicationPack,
     InteractionRow,
+    Programme,
+    ProgrammesFile,
+    VaccineCalendar,
 )
 from pharma_service.errors import KnowledgeBaseError
 from pharma_service.models import Source
@@ -77,6 +80,8 @@ class KnowledgeBase:
         criteria_packs: tuple[CriteriaPack, ...],
         scales: tuple[Scale, ...],
         qt: QtKnowledge,
+        vaccines: VaccineCalendar,
+        programmes: tuple[Programme, ...],
         versions: Mapping[str, str],
     ) -> None:
         self.referential = referential
@@ -91,6 +96,8 @@ class KnowledgeBase:
         self.criteria_packs = criteria_packs
         self.scales = scales
         self.qt = qt
+        self.vaccines = vaccines
+        self.programmes = programmes
         self.versions = MappingProxyType(dict(versions))
 
     def interaction_rules(self, a: str, b: str) -> tuple[InteractionRule, ...]:
@@ -129,6 +136,10 @@ class KnowledgeBase:
         criteria, packs = _load_criteria(rules_dir, referential)
         scales = load_scales(rules_dir / "anticholinergic", referential)
         qt = load_qt(rules_dir / "qt", referential)
+        vaccines_path = rules_dir / "vaccines" / "calendar_fr.yaml"
+        vaccines = _validate(VaccineCalendar, _read_yaml(vaccines_path), vaccines_path)
+        programmes_path = rules_dir / "eligibility" / "programmes.yaml"
+        programmes = _validate(ProgrammesFile, _read_yaml(programmes_path), programmes_path).programmes
         versions = {
             "referential": referential.version,
             "ansm_interactions": ",".join(sorted({r.source_version for r in rows})),
@@ -136,6 +147,7 @@ class KnowledgeBase:
             **{pack.source.id: pack.source.version for pack in packs},
             **{scale.info.id: scale.info.version for scale in scales},
             "qt": qt.risk.tisdale.id,
+            "vaccines": vaccines.version,
         }
         return cls(
             referential=referential,
@@ -150,6 +162,8 @@ class KnowledgeBase:
             criteria_packs=packs,
             scales=scales,
             qt=qt,
+            vaccines=vaccines,
+            programmes=tuple(programmes),
             versions=versions,
         )
 

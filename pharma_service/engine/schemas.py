@@ -261,3 +261,93 @@ class AnsmClassRef(RuleModel):
 class QtRiskFile(RuleModel):
     tisdale: TisdaleScore
     ansm_classes: dict[str, list[AnsmClassRef]]
+
+
+# --------------------------------------------------------------------------- vaccines, eligibility
+
+
+class VaccineInterval(RuleModel):
+    type: Literal["yearly", "once", "series", "at_ages"]
+    season: Literal["autumn", "spring"] | None = None
+    min_months_since_last: int | None = None
+    doses: int | None = None
+    dose_interval_months: int | None = None
+    max_interval_months: int | None = None
+    ages: list[int] = Field(default_factory=list)
+    then_every_years: int | None = None
+
+
+class VaccineEntry(RuleModel):
+    id: str
+    vaccine_label_fr: str
+    history_key: Literal["influenza", "covid19", "pneumococcal", "zoster", "rsv", "dtp"]
+    age_min: int
+    age_max: int | None = None
+    condition_icd10_any: list[str] = Field(default_factory=list)
+    condition_note_fr: str = ""
+    schedule_fr: str
+    interval: VaccineInterval
+    also_for_fr: str = ""
+    source: str
+    reference: str
+    version: str
+    verified: str
+
+
+class LeftOut(RuleModel):
+    what: str
+    why: str
+
+
+class VaccineSource(RuleModel):
+    label: str
+    citation: str
+
+
+class VaccineCalendar(RuleModel):
+    calendar: str
+    version: str
+    source: VaccineSource
+    entries: list[VaccineEntry]
+    left_out: list[LeftOut] = Field(default_factory=list)
+
+
+class EligibilityCriterion(RuleModel):
+    kind: Literal[
+        "age_min",
+        "distinct_molecules_min",
+        "treatment_duration_months_min",
+        "any_of",
+        "all_of",
+        "ald",
+        "hospitalised",
+    ]
+    value: float | bool | None = None
+    of: list[EligibilityCriterion] = Field(default_factory=list)
+    note_fr: str = ""
+
+
+class ProgrammeHistory(RuleModel):
+    version: str
+    status: str
+    criteria: list[EligibilityCriterion]
+    checked_with: str = ""
+
+
+class Programme(RuleModel):
+    id: str
+    label_fr: str
+    region: str
+    operator: str
+    status: Literal["verified", "to_confirm", "left_out"]
+    criteria: list[EligibilityCriterion]
+    source: str
+    reference: str
+    version: str
+    checked_with: str
+    notes_fr: str = ""
+    history: list[ProgrammeHistory] = Field(default_factory=list)
+
+
+class ProgrammesFile(RuleModel):
+    programmes: list[Programme]
