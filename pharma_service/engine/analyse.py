@@ -7,6 +7,7 @@ from typing import Any
 
 from pharma_service.engine.checks.anticholinergic import anticholinergic_scores
 from pharma_service.engine.checks.criteria import evaluate_criteria
+from pharma_service.engine.checks.cyp import apply_cyp
 from pharma_service.engine.checks.duplications import check_duplications
 from pharma_service.engine.checks.eligibility import eligibility
 from pharma_service.engine.checks.interactions import check_interactions
@@ -43,7 +44,7 @@ _CATEGORY_ORDER = {
 
 def analyse(meds: MedicationList, patient: Patient, *, kb: KnowledgeBase) -> Analysis:
     ctx = AnalysisContext(patient=patient, lines=list(meds.lines), kb=kb)
-    findings = [finding for check in CHECKS for finding in check(ctx)]
+    findings = apply_cyp(ctx, [finding for check in CHECKS for finding in check(ctx)])
     criteria_findings, unevaluated = evaluate_criteria(ctx, kb.criteria)
     findings += criteria_findings
     scores: dict[str, Any] = {}

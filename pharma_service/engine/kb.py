@@ -17,6 +17,7 @@ from typing import TypeVar
 from pydantic import BaseModel
 
 from pharma_service.engine.criteria_index import CompiledCriterion, CriteriaIndex
+from pharma_service.engine.cyp import CypKnowledge, load_cyp
 from pharma_service.engine.loading import read_csv as _read_csv
 from pharma_service.engine.loading import read_yaml as _read_yaml
 from pharma_service.engine.loading import validate as _validate
@@ -80,6 +81,7 @@ class KnowledgeBase:
         criteria_packs: tuple[CriteriaPack, ...],
         scales: tuple[Scale, ...],
         qt: QtKnowledge,
+        cyp: CypKnowledge,
         vaccines: VaccineCalendar,
         programmes: tuple[Programme, ...],
         versions: Mapping[str, str],
@@ -96,6 +98,7 @@ class KnowledgeBase:
         self.criteria_packs = criteria_packs
         self.scales = scales
         self.qt = qt
+        self.cyp = cyp
         self.vaccines = vaccines
         self.programmes = programmes
         self.versions = MappingProxyType(dict(versions))
@@ -136,6 +139,7 @@ class KnowledgeBase:
         criteria, packs = _load_criteria(rules_dir, referential)
         scales = load_scales(rules_dir / "anticholinergic", referential)
         qt = load_qt(rules_dir / "qt", referential)
+        cyp = load_cyp(rules_dir / "cyp", referential)
         vaccines_path = rules_dir / "vaccines" / "calendar_fr.yaml"
         vaccines = _validate(VaccineCalendar, _read_yaml(vaccines_path), vaccines_path)
         programmes_path = rules_dir / "eligibility" / "programmes.yaml"
@@ -162,6 +166,7 @@ class KnowledgeBase:
             criteria_packs=packs,
             scales=scales,
             qt=qt,
+            cyp=cyp,
             vaccines=vaccines,
             programmes=tuple(programmes),
             versions=versions,

@@ -351,3 +351,38 @@ class Programme(RuleModel):
 
 class ProgrammesFile(RuleModel):
     programmes: list[Programme]
+
+
+# --------------------------------------------------------------------------- CYP (CR/IR method)
+
+
+class CypRow(RuleModel):
+    substance_key: str
+    enzyme: Literal["CYP3A4", "CYP2D6", "CYP2C9", "CYP2C19", "CYP1A2"]
+    value: float = Field(ge=0)
+    source_ref: str
+
+
+class CypClass(RuleModel):
+    id: Literal["weak", "moderate", "strong"]
+    min: float
+    max: float | None = None
+
+
+class CypFormula(RuleModel):
+    auc_ratio: str
+    source_ref: str
+
+
+class CypMethod(RuleModel):
+    inhibition: CypFormula
+    induction: CypFormula
+    inhibitor_classes: list[CypClass]
+    inducer_classes: list[CypClass]
+    enzymes: list[str]
+
+
+class CypAlternative(RuleModel):
+    enzyme: str
+    alternatives: list[str]
+    source_ref: str

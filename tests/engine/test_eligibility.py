@@ -6,8 +6,16 @@ from pharma_service.models import AnalysisRequest
 from pharma_service.service import Engine, analyse_request
 
 TEN_DRUGS = [
-    "AMLODIPINE 5 mg", "RAMIPRIL 5 mg", "BISOPROLOL 2,5 mg", "ATORVASTATINE 20 mg", "METFORMINE 1000 mg",
-    "FUROSEMIDE 40 mg", "PARACETAMOL 1 g", "OMEPRAZOLE 20 mg", "LEVOTHYROXINE 75 µg", "APIXABAN 5 mg",
+    "AMLODIPINE 5 mg",
+    "RAMIPRIL 5 mg",
+    "BISOPROLOL 2,5 mg",
+    "ATORVASTATINE 20 mg",
+    "METFORMINE 1000 mg",
+    "FUROSEMIDE 40 mg",
+    "PARACETAMOL 1 g",
+    "OMEPRAZOLE 20 mg",
+    "LEVOTHYROXINE 75 µg",
+    "APIXABAN 5 mg",
 ]
 
 
