@@ -39,7 +39,46 @@ def render_text(analysis: Analysis) -> str:
         if f.recommendation:
             out.append(f"     → {f.recommendation}")
         out.append(f"     Source : {f.source.label} ({f.source.version}) — règle {f.rule}")
+    out += _unevaluated(analysis) + _scores(analysis) + _eligibility(analysis)
     return "\n".join(out) + "\n"
+
+
+def _unevaluated(analysis: Analysis) -> list[str]:
+    if not analysis.unevaluated:
+        return []
+    out = ["", f"Critères à vérifier faute de données ({len(analysis.unevaluated)}) :"]
+    for item in analysis.unevaluated:
+        drugs = f" [{', '.join(d.name for d in item.drugs)}]" if item.drugs else ""
+        out.append(f"  - {item.summary}{drugs} — manque : {', '.join(item.missing_data)} ({item.rule})")
+    return out
+
+
+def _scores(analysis: Analysis) -> list[str]:
+    out = ["", "Scores :"]
+    for scale in analysis.scores.get("anticholinergic", {}).values():
+        drugs = ", ".join(f"{d['name']} {d['score']}" for d in scale["drugs"]) or "aucun médicament coté"
+        out.append(f"  {scale['label']} : {scale['total']} ({scale['interpretation']}) — {drugs}")
+    qt = analysis.scores.get("qt", {})
+    if qt:
+        names = ", ".join(d["name"] for d in qt["qt_drugs"]) or "aucun"
+        tisdale = qt["tisdale"]
+        score = tisdale["score"] if tisdale["score"] is not None else f"≥ {tisdale['score_known_factors']}"
+        out.append(f"  QT : médicaments à risque : {names} ; score de Tisdale {score}")
+    return out
+
+
+def _eligibility(analysis: Analysis) -> list[str]:
+    programmes = analysis.eligibility.get("programmes", {})
+    if not programmes:
+        return []
+    out = ["", "Éligibilité aux programmes :"]
+    for item in programmes.values():
+        verdict = {"eligible": "éligible", "not_eligible": "non éligible", "to_verify": "à vérifier"}[
+            item["status"]
+        ]
+        missing = f" ; manque : {', '.join(item['missing_data'])}" if item["missing_data"] else ""
+        out.append(f"  {item['label']} : {verdict} ({'; '.join(item['reasons'])}{missing})")
+    return out
 
 
 def _line(m: MedicationLine) -> str:

@@ -192,7 +192,41 @@ def evaluate_criteria(ctx: AnalysisContext, index: CriteriaIndex) -> tuple[list[
         )
         merged[(crit.category, anchor)].append(hit)
     findings.extend(_finding(group) for group in merged.values())
-    return findings, unevaluated
+    return findings, _collapse_untriggered(unevaluated)
+
+
+def _collapse_untriggered(items: list[Unevaluated]) -> list[Unevaluated]:
+    """Condition-triggered criteria (no drug) that wait only for a diagnosis: one entry per source.
+
+    Without diagnoses every omission criterion would be listed; one line saying how
+    many could not be evaluated, and why, keeps the list readable.
+    """
+    kept: list[Unevaluated] = []
+    waiting: dict[str, list[Unevaluated]] = {}
+    for item in items:
+        if not item.drugs and all(m.startswith("diagnostic") for m in item.missing_data):
+            waiting.setdefault(item.source.label, []).append(item)
+        else:
+            kept.append(item)
+    for label, group in waiting.items():
+        if len(group) == 1:
+            kept.append(group[0])
+            continue
+        kept.append(
+            Unevaluated(
+                rule=group[0].rule.split(":")[0] + ":*",
+                category=group[0].category,
+                drugs=[],
+                summary=f"{len(group)} critères d'omission non évaluables sans les diagnostics du patient",
+                missing_data=["diagnostics (codes CIM-10)"],
+                source=Source(
+                    label=label,
+                    version=group[0].source.version,
+                    reference=", ".join(i.rule for i in group),
+                ),
+            )
+        )
+    return kept
 
 
 def _sev_rank(value: str) -> int:
