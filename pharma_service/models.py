@@ -190,6 +190,10 @@ class MedicationLine(Out):
     posology: Posology | None = None
     candidates: list[str] = Field(default_factory=list, description="Other readings of an ambiguous line.")
     atc: str | None = Field(default=None, description="Product-level ATC code when known.")
+    route: Literal["systemic", "topical"] | None = Field(
+        default=None,
+        description="'topical' for skin, eye and ear forms: listed, but left out of the systemic checks.",
+    )
 
 
 class MedicationList(Out):

@@ -43,6 +43,14 @@ def read_bdpm(path: Path) -> Iterator[list[str]]:
                 yield [cell.strip() for cell in line.split("\t")]
 
 
+_DILUTION = re.compile(r"\b\d+\s*(?:CH|DH|K)\b")
+
+
+def _is_homeopathic(spec: list[str]) -> bool:
+    """By procedure, or by a dilution in the name (some stocks are registered otherwise)."""
+    return _HOMEOPATHY in spec[5].lower() or bool(_DILUTION.search(spec[1]))
+
+
 def parse_dosage(text: str) -> tuple[str, str]:
     """'1 000 mg' -> ('1000', 'mg'); anything not a plain quantity -> ('', '')."""
     match = DOSAGE.match(text)
@@ -116,7 +124,7 @@ def build(bdpm: Path, out: Path) -> dict[str, int]:
         spec = specialties.get(cis)
         if spec is None:
             continue
-        homeopathic = _HOMEOPATHY in spec[5].lower()
+        homeopathic = _is_homeopathic(spec)
         keys_of_cis: set[str] = set()
         for number in sorted(components[cis], key=lambda n: (len(n), n)):
             slot = components[cis][number]
@@ -175,7 +183,7 @@ def build(bdpm: Path, out: Path) -> dict[str, int]:
                 row[3],
                 row[4],
                 row[6],
-                "1" if _HOMEOPATHY in row[5].lower() else "0",
+                "1" if _is_homeopathic(row) else "0",
                 mitm.get(cis, ""),
                 row[10] if len(row) > 10 else "",
             ]

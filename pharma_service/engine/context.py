@@ -76,11 +76,11 @@ class AnalysisContext:
 
     @cached_property
     def occurrences(self) -> list[Occurrence]:
-        """Substances of the lines the service understood (ambiguous ones included)."""
+        """Substances of the systemic lines the service understood (ambiguous ones included)."""
         return [
             Occurrence(line, subst)
             for line in self.lines
-            if line.status != LineStatus.UNRESOLVED
+            if line.status != LineStatus.UNRESOLVED and line.route != "topical"
             for subst in line.substances
         ]
 

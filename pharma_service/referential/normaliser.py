@@ -186,14 +186,17 @@ _FORM_ABBREVIATIONS = {
     "cp": "comprime",
     "cpr": "comprime",
     "comp": "comprime",
-    "gel": "gelule",
     "sach": "sachet",
     "buv": "buvable",
     "sol": "solution",
     "inj": "injectable",
     "eff": "effervescent",
     "susp": "suspension",
+    "gel": "gelule",  # "gél." folds to "gel": both readings are kept
 }
+# Forms applied to the skin, eye or ear: their systemic effects are not those the checks assume.
+_TOPICAL_WORDS = frozenset({"gel", "creme", "pommade", "collyre", "lotion", "topique", "cutanee", "cutane"})
+_TOPICAL_ROUTES = frozenset({"cutanée", "ophtalmique", "auriculaire"})
 _FUZZY_CUTOFF = 84.0
 _EXACT_CONFIDENCE = 0.99
 _FUZZY_MIN_LEN = 5
@@ -405,6 +408,7 @@ class Normaliser:
             posology=parse_posology(text, per_unit),
             candidates=candidates,
             atc=product.atc if product else (subs[0].atc if len(subs) == 1 else None),
+            route=_route(text, product),
         )
 
     def _substance_ref(
@@ -463,6 +467,7 @@ class Normaliser:
             substances=subs,
             posology=parse_posology(text, per_unit) if text else None,
             atc=spec.atc,
+            route=_route(text, spec),
         )
 
     def _reconcile_atc(self, atc: str, text: str, line: MedicationLine | None) -> MedicationLine | None:
@@ -504,6 +509,13 @@ class Normaliser:
 
 
 # ---------------------------------------------------------------------- helpers
+
+
+def _route(text: str, product: Specialty | None) -> str:
+    if product is not None and product.routes:
+        routes = set(product.routes.split(";"))
+        return "topical" if routes <= _TOPICAL_ROUTES else "systemic"
+    return "topical" if _TOPICAL_WORDS & set(fold(text).split()) else "systemic"
 
 
 def _drug_segment(text: str) -> str:
@@ -551,7 +563,8 @@ def _best_specialty(
 ) -> Specialty | None:
     if not specs:
         return None
-    words = {_FORM_ABBREVIATIONS.get(w, w) for w in fold(text).split()}
+    written = set(fold(text).split())
+    words = written | {_FORM_ABBREVIATIONS[w] for w in written if w in _FORM_ABBREVIATIONS}
 
     def score(spec: Specialty) -> tuple[float, ...]:
         form_words = set(fold(spec.form).split()) & words

@@ -38,7 +38,7 @@ _SEVERITY_ORDER = [s.value for s in Severity]
 
 def selector_matches(selector: DrugSelector, line: MedicationLine) -> list[Occurrence]:
     """The occurrences of the line the selector designates; empty when it does not match."""
-    if line.status == LineStatus.UNRESOLVED:
+    if line.status == LineStatus.UNRESOLVED or line.route == "topical":
         return []
     codes = line_codes(line)
     if any(code.startswith(x) for code in codes for x in selector.exclude_atc):

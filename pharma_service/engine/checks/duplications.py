@@ -33,7 +33,11 @@ def check_duplications(ctx: AnalysisContext) -> Iterator[Finding]:
             source=Source(label="STOPP/START v2", version="2015", reference="STOPP A3"),
         )
 
-    coded = [(line, _line_codes(line)) for line in ctx.lines if line.status != "unresolved"]
+    coded = [
+        (line, _line_codes(line))
+        for line in ctx.lines
+        if line.status != "unresolved" and line.route != "topical"
+    ]
     for cls in pack.classes:
         members = [
             line for line, codes in coded if _in_class(codes, cls.atc_prefixes, cls.exclude_atc_prefixes)
