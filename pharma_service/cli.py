@@ -69,7 +69,9 @@ def knowledge() -> None:
     except PharmaError as exc:
         _fail(exc)
         return
-    typer.echo(json.dumps(dict(engine.kb.versions), indent=2))
+    from pharma_service.api.app import knowledge_summary
+
+    typer.echo(json.dumps(knowledge_summary(engine.kb), indent=2, ensure_ascii=False))
 
 
 @app.command()

@@ -10,6 +10,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from pharma_service.engine.kb import KnowledgeBase
 from pharma_service.errors import PharmaError
 from pharma_service.inputs import describe_errors
 from pharma_service.models import Analysis, AnalysisRequest
@@ -72,34 +73,89 @@ def create_app(engine: Engine | None = None) -> FastAPI:
 
     @app.get("/v1/knowledge")
     def knowledge(engine: EngineDep) -> dict[str, Any]:
-        kb = engine.kb
-        return {
-            "versions": dict(kb.versions),
-            "sources": [
-                {
-                    "pack": "referential",
-                    "label": "Base de données publique des médicaments (BDPM)",
-                    "version": kb.referential.version,
-                    "specialties": len(kb.referential.specialties),
-                    "substances": len(kb.referential.substances),
-                },
-                {
-                    "pack": "ansm_interactions",
-                    "label": "ANSM Thésaurus des interactions médicamenteuses",
-                    "version": kb.versions["ansm_interactions"],
-                    "rules": len(kb.interactions),
-                },
-                {
-                    "pack": "duplications",
-                    "label": kb.duplications.source,
-                    "version": kb.duplications.version,
-                    "rules": len(kb.duplications.classes) + 1,
-                },
-            ],
-        }
+        return knowledge_summary(engine.kb)
 
     @app.post("/v1/analyses", response_model=Analysis)
     def create_analysis(body: AnalysisRequest, engine: EngineDep) -> Analysis:
         return analyse_request(body, engine=engine)
 
     return app
+
+
+def knowledge_summary(kb: KnowledgeBase) -> dict[str, Any]:
+    """Sources, versions, sizes and verification status of everything loaded."""
+    sources: list[dict[str, Any]] = [
+        {
+            "pack": "referential",
+            "label": "Base de données publique des médicaments (BDPM)",
+            "version": kb.referential.version,
+            "specialties": len(kb.referential.specialties),
+            "substances": len(kb.referential.substances),
+        },
+        {
+            "pack": "ansm_interactions",
+            "label": "ANSM Thésaurus des interactions médicamenteuses",
+            "version": kb.versions["ansm_interactions"],
+            "rules": len(kb.interactions),
+        },
+        {
+            "pack": "duplications",
+            "label": kb.duplications.source,
+            "version": kb.duplications.version,
+            "rules": len(kb.duplications.classes) + 1,
+        },
+    ]
+    for pack in kb.criteria_packs:
+        sources.append(
+            {
+                "pack": pack.pack,
+                "label": pack.source.label,
+                "version": pack.source.version,
+                "citation": pack.source.citation,
+                "rules": len(pack.criteria),
+                "verification": pack.source.verification,
+            }
+        )
+    for scale in kb.scales:
+        sources.append(
+            {
+                "pack": f"anticholinergic:{scale.info.id}",
+                "label": scale.info.label,
+                "version": scale.info.version,
+                "rules": len(scale.scores),
+                "complete": scale.info.complete,
+            }
+        )
+    sources.append(
+        {
+            "pack": "qt",
+            "label": kb.qt.risk.tisdale.label,
+            "version": kb.qt.risk.tisdale.id,
+            "rules": len(kb.qt.categories),
+        }
+    )
+    sources.append(
+        {
+            "pack": "cyp",
+            "label": "Méthode CR/IR (Ohno 2007)",
+            "version": "1",
+            "rules": len(kb.cyp.substrates) + len(kb.cyp.inhibitors) + len(kb.cyp.inducers),
+        }
+    )
+    sources.append(
+        {
+            "pack": "vaccines",
+            "label": kb.vaccines.source.label,
+            "version": kb.vaccines.version,
+            "rules": len(kb.vaccines.entries),
+        }
+    )
+    sources.append(
+        {
+            "pack": "eligibility",
+            "label": "Programmes de revue de médication",
+            "version": "2026",
+            "rules": len(kb.programmes),
+        }
+    )
+    return {"versions": dict(kb.versions), "sources": sources}

@@ -178,6 +178,9 @@ class SourceInfo(RuleModel):
     label: str
     citation: str
     version: str
+    verification: str = Field(
+        default="", description="How the encoded criteria were checked against the source; shown to users."
+    )
 
 
 class CriteriaPack(RuleModel):
