@@ -90,9 +90,13 @@ class AnalysisContext:
             self._doses[cache_key] = _doses_of(occ)
         return self._doses[cache_key]
 
+    @cached_property
+    def _condition_codes(self) -> tuple[str, ...]:
+        return tuple(c.replace(".", "") for c in self.patient.conditions)
+
     def has_condition(self, prefixes: list[str]) -> bool:
-        codes = [c.replace(".", "") for c in self.patient.conditions]
-        return any(code.startswith(p.replace(".", "")) for code in codes for p in prefixes)
+        codes = self._condition_codes
+        return bool(codes) and any(code.startswith(p.replace(".", "")) for code in codes for p in prefixes)
 
 
 def _doses_of(occ: Occurrence) -> Doses:

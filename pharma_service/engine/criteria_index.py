@@ -6,14 +6,43 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from pharma_service.engine.schemas import Criterion, SourceInfo
+from pharma_service.engine.schemas import Criterion, DrugSelector, SourceInfo
 from pharma_service.models import MedicationLine
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledSelector:
+    """A drug selector as sets, so that matching a line is a few set intersections."""
+
+    atc: frozenset[str]
+    substances: frozenset[str]
+    exclude_atc: frozenset[str]
+    exclude_substances: frozenset[str]
+
+    @classmethod
+    def of(cls, selector: DrugSelector | None) -> CompiledSelector | None:
+        if selector is None:
+            return None
+        return cls(
+            frozenset(selector.atc),
+            frozenset(selector.substances),
+            frozenset(selector.exclude_atc),
+            frozenset(selector.exclude_substances),
+        )
 
 
 @dataclass(frozen=True)
 class CompiledCriterion:
     criterion: Criterion
     source: SourceInfo
+    drugs: CompiledSelector | None = field(init=False)
+    with_any: CompiledSelector | None = field(init=False)
+    without_any: CompiledSelector | None = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "drugs", CompiledSelector.of(self.criterion.drugs))
+        object.__setattr__(self, "with_any", CompiledSelector.of(self.criterion.when.with_any))
+        object.__setattr__(self, "without_any", CompiledSelector.of(self.criterion.when.without_any))
 
 
 @dataclass
@@ -36,23 +65,14 @@ class CriteriaIndex:
         for key in selector.substances:
             self.by_substance[key].append(item)
 
-    def candidates(self, lines: Iterable[MedicationLine]) -> list[CompiledCriterion]:
-        seen: dict[str, CompiledCriterion] = {}
-        for line in lines:
-            for code in line_codes(line):
-                for length in range(1, len(code) + 1):
-                    for item in self.by_atc_prefix.get(code[:length], ()):
-                        seen.setdefault(item.criterion.id, item)
-            for subst in line.substances:
-                for item in self.by_substance.get(subst.key, ()):
-                    seen.setdefault(item.criterion.id, item)
-        for item in self.condition_triggered:
-            seen.setdefault(item.criterion.id, item)
-        return list(seen.values())
-
 
 def line_codes(line: MedicationLine) -> set[str]:
     codes = {s.atc for s in line.substances if s.atc}
     if line.atc:
         codes.add(line.atc)
     return codes
+
+
+def atc_prefixes(codes: Iterable[str]) -> frozenset[str]:
+    """Every prefix of every code: 'N05BA04' -> N, N0, N05, N05B, N05BA, N05BA0, N05BA04."""
+    return frozenset(code[:n] for code in codes for n in range(1, len(code) + 1))

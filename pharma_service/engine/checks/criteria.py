@@ -18,8 +18,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from pharma_service.engine.context import AnalysisContext, Occurrence
-from pharma_service.engine.criteria_index import CompiledCriterion, CriteriaIndex, line_codes
-from pharma_service.engine.schemas import CriterionWhen, DoseLimit, DrugSelector
+from pharma_service.engine.criteria_index import (
+    CompiledCriterion,
+    CompiledSelector,
+    CriteriaIndex,
+    atc_prefixes,
+    line_codes,
+)
+from pharma_service.engine.schemas import CriterionWhen, DoseLimit
 from pharma_service.models import (
     Category,
     DrugRef,
@@ -36,21 +42,73 @@ _ACTIONABLE_MISSING = {"clairance de la créatinine", "posologie (dose journali�
 _SEVERITY_ORDER = [s.value for s in Severity]
 
 
-def selector_matches(selector: DrugSelector, line: MedicationLine) -> list[Occurrence]:
+@dataclass(frozen=True, slots=True)
+class LineView:
+    """A systemic, understood line with its ATC prefixes, computed once per analysis."""
+
+    line: MedicationLine
+    prefixes: frozenset[str]  # of every code of the line (substances and product)
+    product_prefixes: frozenset[str]
+    substances: tuple[tuple[Occurrence, frozenset[str]], ...]
+
+
+class Lines(list[LineView]):
+    """The line views of one analysis, with the union of their ATC prefixes and substance keys."""
+
+    def __init__(self, views: list[LineView]) -> None:
+        super().__init__(views)
+        self.prefixes: frozenset[str] = frozenset().union(*(v.prefixes for v in views))
+        self.keys = frozenset(o.key for v in views for o, _ in v.substances)
+
+
+def line_views(ctx: AnalysisContext) -> Lines:
+    views = []
+    for line in ctx.lines:
+        if line.status == LineStatus.UNRESOLVED or line.route == "topical":
+            continue
+        subs = tuple((Occurrence(line, s), atc_prefixes([s.atc] if s.atc else [])) for s in line.substances)
+        product = atc_prefixes([line.atc]) if line.atc else frozenset()
+        views.append(LineView(line, atc_prefixes(line_codes(line)), product, subs))
+    return Lines(views)
+
+
+def _drug_candidates(
+    index: CriteriaIndex, views: list[LineView]
+) -> list[tuple[CompiledCriterion, list[LineView]]]:
+    """The drug-triggered criteria the lines can fire, each with the lines that reach it."""
+    found: dict[str, tuple[CompiledCriterion, list[LineView]]] = {}
+    for view in views:
+        reached: dict[str, CompiledCriterion] = {}
+        for prefix in view.prefixes:
+            for item in index.by_atc_prefix.get(prefix, ()):
+                reached[item.criterion.id] = item
+        for occ, _ in view.substances:
+            for item in index.by_substance.get(occ.key, ()):
+                reached[item.criterion.id] = item
+        for crit_id, item in reached.items():
+            found.setdefault(crit_id, (item, []))[1].append(view)
+    return list(found.values())
+
+
+def _on_the_list(selector: CompiledSelector, views: Lines) -> bool:
+    # Cheap pre-check on the whole list: no shared ATC prefix nor substance, no match.
+    if not (selector.atc & views.prefixes or selector.substances & views.keys):
+        return False
+    return any(selector_matches(selector, v) for v in views)
+
+
+def selector_matches(selector: CompiledSelector, view: LineView) -> list[Occurrence]:
     """The occurrences of the line the selector designates; empty when it does not match."""
-    if line.status == LineStatus.UNRESOLVED or line.route == "topical":
-        return []
-    codes = line_codes(line)
-    if any(code.startswith(x) for code in codes for x in selector.exclude_atc):
+    if selector.exclude_atc & view.prefixes:
         return []
     hits = [
-        Occurrence(line, s)
-        for s in line.substances
-        if s.key not in selector.exclude_substances
-        and (s.key in selector.substances or (s.atc and any(s.atc.startswith(p) for p in selector.atc)))
+        occ
+        for occ, prefixes in view.substances
+        if occ.key not in selector.exclude_substances
+        and (occ.key in selector.substances or selector.atc & prefixes)
     ]
-    if not hits and line.atc and any(line.atc.startswith(p) for p in selector.atc):
-        hits = [Occurrence(line, s) for s in line.substances if s.key not in selector.exclude_substances]
+    if not hits and selector.atc & view.product_prefixes:
+        hits = [occ for occ, _ in view.substances if occ.key not in selector.exclude_substances]
     return hits
 
 
@@ -60,20 +118,53 @@ class _Verdict:
     missing: list[str]
 
 
+class _Silent(Exception):
+    """A part of the criterion is false: stop evaluating the rest."""
+
+
 def _evaluate_when(
-    when: CriterionWhen, ctx: AnalysisContext, hits: list[Occurrence], all_hits: list[list[Occurrence]]
+    item: CompiledCriterion,
+    ctx: AnalysisContext,
+    views: Lines,
+    hits: list[Occurrence],
+    all_hits: list[list[Occurrence]],
 ) -> _Verdict:
+    try:
+        return _Verdict(True, _missing_parts(item, ctx, views, hits, all_hits))
+    except _Silent:
+        return _Verdict(False, [])
+
+
+def _missing_parts(
+    item: CompiledCriterion,
+    ctx: AnalysisContext,
+    views: Lines,
+    hits: list[Occurrence],
+    all_hits: list[list[Occurrence]],
+) -> list[str]:
+    """What is unknown when no part is false; raises _Silent at the first false part (cheap parts first)."""
+    when = item.criterion.when
     missing: list[str] = []
-    checks: list[bool | None] = []
 
     def record(result: bool | None, what: str) -> None:
-        checks.append(result)
+        if result is False:
+            raise _Silent
         if result is None:
             missing.append(what)
 
     patient = ctx.patient
     if when.min_age is not None:
         record(patient.age_years >= when.min_age, "âge")
+    if when.min_count is not None:
+        record(len(all_hits) >= when.min_count, "nombre de médicaments")
+    crcl = ctx.renal.crcl_ml_min
+    if when.crcl_below is not None:
+        record(None if crcl is None else crcl < when.crcl_below, "clairance de la créatinine")
+    if when.crcl_at_least is not None:
+        record(None if crcl is None else crcl >= when.crcl_at_least, "clairance de la créatinine")
+    for lab, rng in when.labs.items():
+        value = getattr(patient.labs, lab, None)
+        record(None if value is None else rng.contains(value), f"biologie ({lab})")
     if when.conditions_any:
         has = ctx.has_condition(when.conditions_any)
         record(
@@ -86,11 +177,6 @@ def _evaluate_when(
             False if has else (True if patient.conditions else None),
             "absence de diagnostic (" + ", ".join(when.conditions_none) + ")",
         )
-    crcl = ctx.renal.crcl_ml_min
-    if when.crcl_below is not None:
-        record(None if crcl is None else crcl < when.crcl_below, "clairance de la créatinine")
-    if when.crcl_at_least is not None:
-        record(None if crcl is None else crcl >= when.crcl_at_least, "clairance de la créatinine")
     if when.daily_dose_above is not None or when.daily_dose_at_least is not None:
         record(_dose_check(when, ctx, hits), "posologie (dose journalière)")
     if when.duration_days_above is not None:
@@ -104,23 +190,13 @@ def _evaluate_when(
         else:
             regular = any(p is not None and not p.as_needed for p in posologies)
             record(regular == when.regular_use, "posologie")
-    if when.with_any is not None:
-        selector = when.with_any
+    if item.with_any is not None:
         own = {o.line.index for o in hits}
-        record(
-            any(selector_matches(selector, ln) for ln in ctx.lines if ln.index not in own), "co-prescription"
-        )
-    if when.without_any is not None:
-        selector = when.without_any
-        record(not any(selector_matches(selector, ln) for ln in ctx.lines), "traitement associé")
-    if when.min_count is not None:
-        record(len(all_hits) >= when.min_count, "nombre de médicaments")
-    for lab, rng in when.labs.items():
-        value = getattr(patient.labs, lab, None)
-        record(None if value is None else rng.contains(value), f"biologie ({lab})")
-    if any(c is False for c in checks):
-        return _Verdict(False, [])
-    return _Verdict(True, missing)
+        others = [v for v in views if v.line.index not in own]
+        record(any(selector_matches(item.with_any, v) for v in others), "co-prescription")
+    if item.without_any is not None:
+        record(not _on_the_list(item.without_any, views), "traitement associé")
+    return missing
 
 
 def _limit_mg(limit: DoseLimit) -> float | None:
@@ -161,20 +237,21 @@ class _Hit:
 
 def evaluate_criteria(ctx: AnalysisContext, index: CriteriaIndex) -> tuple[list[Finding], list[Unevaluated]]:
     hits: list[_Hit] = []
-    for item in index.candidates(ctx.lines):
+    views = line_views(ctx)
+    for item in index.condition_triggered:
+        verdict = _evaluate_when(item, ctx, views, [], [])
+        if verdict.fired:
+            hits.append(_Hit(item, [], verdict.missing))
+    for item, candidate_views in _drug_candidates(index, views):
         crit = item.criterion
-        if crit.drugs is None:
-            verdict = _evaluate_when(crit.when, ctx, [], [])
-            if verdict.fired:
-                hits.append(_Hit(item, [], verdict.missing))
-            continue
-        per_line = [h for h in (selector_matches(crit.drugs, ln) for ln in ctx.lines) if h]
+        assert item.drugs is not None  # drug-triggered by construction of the index
+        per_line = [h for h in (selector_matches(item.drugs, v) for v in candidate_views) if h]
         if not per_line:
             continue
         # A count criterion ("two or more ...") fires once over all its lines.
         groups = [[o for h in per_line for o in h]] if crit.when.min_count is not None else per_line
         for group in groups:
-            verdict = _evaluate_when(crit.when, ctx, group, per_line)
+            verdict = _evaluate_when(item, ctx, views, group, per_line)
             if verdict.fired:
                 hits.append(_Hit(item, group, verdict.missing))
 
@@ -301,7 +378,8 @@ def _distinct(texts: Iterable[str]) -> list[str]:
 
 def _unevaluated(hit: _Hit) -> Unevaluated:
     crit = hit.item.criterion
-    return Unevaluated(
+    # Built from validated knowledge and context: construction skips re-validation on this hot path.
+    return Unevaluated.model_construct(
         rule=crit.id,
         category=Category(crit.category),
         drugs=[o.drug_ref() for o in hit.drugs],
