@@ -53,7 +53,8 @@ class Occurrence:
         object.__setattr__(self, "key", self.substance.key)
 
     def drug_ref(self) -> DrugRef:
-        return DrugRef(name=self.substance.name, atc=self.substance.atc, line=self.line.index)
+        # Fields come from validated models: no need to validate them again on this hot path.
+        return DrugRef.model_construct(name=self.substance.name, atc=self.substance.atc, line=self.line.index)
 
 
 @dataclass(frozen=True, slots=True)

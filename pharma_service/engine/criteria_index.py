@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from pharma_service.engine.schemas import Criterion, DrugSelector, SourceInfo
-from pharma_service.models import MedicationLine
+from pharma_service.models import MedicationLine, Source
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,8 +38,14 @@ class CompiledCriterion:
     drugs: CompiledSelector | None = field(init=False)
     with_any: CompiledSelector | None = field(init=False)
     without_any: CompiledSelector | None = field(init=False)
+    source_ref: Source = field(init=False)  # the criterion's source as findings show it
 
     def __post_init__(self) -> None:
+        object.__setattr__(
+            self,
+            "source_ref",
+            Source(label=self.source.label, version=self.source.version, reference=self.criterion.reference),
+        )
         object.__setattr__(self, "drugs", CompiledSelector.of(self.criterion.drugs))
         object.__setattr__(self, "with_any", CompiledSelector.of(self.criterion.when.with_any))
         object.__setattr__(self, "without_any", CompiledSelector.of(self.criterion.when.without_any))

@@ -385,5 +385,5 @@ def _unevaluated(hit: _Hit) -> Unevaluated:
         drugs=[o.drug_ref() for o in hit.drugs],
         summary=crit.summary_fr,
         missing_data=hit.missing,
-        source=Source(label=hit.item.source.label, version=hit.item.source.version, reference=crit.reference),
+        source=hit.item.source_ref,
     )
