@@ -14,10 +14,11 @@ from typing import Annotated
 
 import typer
 
-from pharma_service.errors import PharmaError
+from pharma_service.errors import ExitCode, PharmaError, UnsupportedInput
 from pharma_service.inputs import read_request_file
+from pharma_service.plan.render import FORMATS, render
 from pharma_service.report_text import render_text
-from pharma_service.service import Engine, analyse_request
+from pharma_service.service import Engine, analyse_request, plan_request
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 
@@ -51,6 +52,28 @@ def analyze(
         sys.stdout.write(json.dumps(analysis.model_dump(mode="json"), ensure_ascii=False, indent=2) + "\n")
     else:
         sys.stdout.write(render_text(analysis))
+
+
+@app.command()
+def ppp(
+    file: Annotated[Path, typer.Argument(help="Structured request (.json) or ordonnance text (.txt).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="plan.pdf, plan.html or plan.json")],
+) -> None:
+    """Build the Plan Pharmaceutique Personnalisé for the RCP and write it to --out."""
+    fmt = out.suffix.lower().lstrip(".")
+    try:
+        if fmt not in FORMATS:
+            raise UnsupportedInput(f"{out.name}: write the plan as .pdf, .html or .json")
+        request = read_request_file(file)
+        document = render(plan_request(request, engine=Engine.load()), fmt)
+        out.write_bytes(document)
+    except PharmaError as exc:
+        _fail(exc)
+        return
+    except OSError as exc:
+        typer.echo(f"error [output]: cannot write {out}: {exc.strerror}", err=True)
+        raise typer.Exit(int(ExitCode.INVALID_INPUT)) from exc
+    typer.echo(f"plan written to {out} ({len(document):,} bytes)")
 
 
 @app.command()

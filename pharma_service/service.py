@@ -8,6 +8,8 @@ from pathlib import Path
 from pharma_service.engine.analyse import analyse
 from pharma_service.engine.kb import DEFAULT_RULES_DIR, KnowledgeBase
 from pharma_service.models import Analysis, AnalysisRequest
+from pharma_service.plan.builder import plan
+from pharma_service.plan.models import Ppp
 from pharma_service.referential.normaliser import Normaliser
 from pharma_service.referential.store import DEFAULT_DIR, Referential
 
@@ -29,3 +31,9 @@ class Engine:
 def analyse_request(request: AnalysisRequest, *, engine: Engine) -> Analysis:
     meds = engine.normaliser.normalise(request.medications)
     return analyse(meds, request.patient, kb=engine.kb)
+
+
+def plan_request(request: AnalysisRequest, *, engine: Engine) -> Ppp:
+    """The PPP of a request, dated at the patient's reference date (default today)."""
+    analysis = analyse_request(request, engine=engine)
+    return plan(analysis, kb=engine.kb, plan_date=request.patient.reference_date)

@@ -6,15 +6,16 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Header, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from pharma_service.engine.kb import KnowledgeBase
-from pharma_service.errors import PharmaError
+from pharma_service.errors import PharmaError, UnsupportedInput
 from pharma_service.inputs import describe_errors
 from pharma_service.models import Analysis, AnalysisRequest
-from pharma_service.service import Engine, analyse_request
+from pharma_service.plan.render import FORMATS, render
+from pharma_service.service import Engine, analyse_request, plan_request
 
 
 def get_engine(request: Request) -> Engine:
@@ -78,6 +79,18 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     @app.post("/v1/analyses", response_model=Analysis)
     def create_analysis(body: AnalysisRequest, engine: EngineDep) -> Analysis:
         return analyse_request(body, engine=engine)
+
+    @app.post(
+        "/v1/ppp",
+        responses={200: {"content": {"application/json": {}, "text/html": {}, "application/pdf": {}}}},
+    )
+    def create_ppp(
+        body: AnalysisRequest, engine: EngineDep, accept: Annotated[str, Header()] = ""
+    ) -> Response:
+        """The PPP as JSON (default), HTML or PDF, following the Accept header."""
+        fmt = _negotiate(accept)
+        document = render(plan_request(body, engine=engine), fmt)
+        return Response(document, media_type=FORMATS[fmt])
 
     return app
 
@@ -159,3 +172,22 @@ def knowledge_summary(kb: KnowledgeBase) -> dict[str, Any]:
         }
     )
     return {"versions": dict(kb.versions), "sources": sources}
+
+
+def _negotiate(accept: str) -> str:
+    """json unless the client asks for HTML or PDF; anything else it insists on is a 406."""
+    wanted = [part.split(";")[0].strip().lower() for part in accept.split(",") if part.strip()]
+    for media in wanted:
+        for fmt, media_type in FORMATS.items():
+            if media == media_type:
+                return fmt
+        if media in {"*/*", "application/*", "text/*"}:
+            return "json"
+    if not wanted:
+        return "json"
+    raise NotAcceptable(f"cannot produce {accept!r}: ask for application/json, text/html or application/pdf")
+
+
+class NotAcceptable(UnsupportedInput):
+    code = "not_acceptable"
+    http_status = 406

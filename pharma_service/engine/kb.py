@@ -23,6 +23,7 @@ from pharma_service.engine.loading import read_yaml as _read_yaml
 from pharma_service.engine.loading import validate as _validate
 from pharma_service.engine.packs import QtKnowledge, Scale, load_qt, load_scales
 from pharma_service.engine.schemas import (
+    ActIpFile,
     CodeLabel,
     ConditionEntry,
     CriteriaPack,
@@ -84,6 +85,7 @@ class KnowledgeBase:
         cyp: CypKnowledge,
         vaccines: VaccineCalendar,
         programmes: tuple[Programme, ...],
+        actip: ActIpFile,
         versions: Mapping[str, str],
     ) -> None:
         self.referential = referential
@@ -101,6 +103,7 @@ class KnowledgeBase:
         self.cyp = cyp
         self.vaccines = vaccines
         self.programmes = programmes
+        self.actip = actip
         self.versions = MappingProxyType(dict(versions))
 
     def interaction_rules(self, a: str, b: str) -> tuple[InteractionRule, ...]:
@@ -144,6 +147,11 @@ class KnowledgeBase:
         vaccines = _validate(VaccineCalendar, _read_yaml(vaccines_path), vaccines_path)
         programmes_path = rules_dir / "eligibility" / "programmes.yaml"
         programmes = _validate(ProgrammesFile, _read_yaml(programmes_path), programmes_path).programmes
+        actip_path = rules_dir / "ppp" / "actip.yaml"
+        actip = _validate(ActIpFile, _read_yaml(actip_path), actip_path)
+        for rule in actip.coding:
+            if rule.problem not in actip.problems or rule.intervention not in actip.interventions:
+                raise KnowledgeBaseError(f"{actip_path}: coding {rule.match}: unknown Act-IP code")
         versions = {
             "referential": referential.version,
             "ansm_interactions": ",".join(sorted({r.source_version for r in rows})),
@@ -169,6 +177,7 @@ class KnowledgeBase:
             cyp=cyp,
             vaccines=vaccines,
             programmes=tuple(programmes),
+            actip=actip,
             versions=versions,
         )
 

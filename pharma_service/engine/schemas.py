@@ -389,3 +389,36 @@ class CypAlternative(RuleModel):
     enzyme: str
     alternatives: list[str]
     source_ref: str
+
+
+# --------------------------------------------------------------------------- PPP coding (Act-IP)
+
+
+class ActIpMatch(RuleModel):
+    category: str | None = None
+    level: str | None = None
+    action: str | None = None
+    has_alternatives: bool | None = None
+
+
+class ActIpRule(RuleModel):
+    match: ActIpMatch
+    problem: str
+    intervention: str
+
+
+class ActIpSource(RuleModel):
+    label: str
+    citation: str
+    version: str
+
+
+class ActIpFile(RuleModel):
+    source: ActIpSource
+    problems: dict[str, str]
+    interventions: dict[str, str]
+    coding: list[ActIpRule]
+    monitoring: dict[str, str]
+    category_monitoring: dict[str, list[str]]
+    follow_up_days: list[int]
+    participants: list[str]

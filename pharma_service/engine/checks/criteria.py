@@ -259,7 +259,9 @@ def evaluate_criteria(ctx: AnalysisContext, index: CriteriaIndex) -> tuple[list[
     unevaluated: list[Unevaluated] = []
     merged: dict[tuple[str, tuple[int | str, ...]], list[_Hit]] = defaultdict(list)
     for hit in hits:
-        if hit.missing and not set(hit.missing) & _ACTIONABLE_MISSING:
+        # A finding "to verify" only when all that is missing is the clearance or the dose;
+        # a missing diagnosis, duration or lab value leaves the criterion unevaluated.
+        if hit.missing and not set(hit.missing) <= _ACTIONABLE_MISSING:
             unevaluated.append(_unevaluated(hit))
             continue
         crit = hit.item.criterion
@@ -281,7 +283,7 @@ def _collapse_untriggered(items: list[Unevaluated]) -> list[Unevaluated]:
     kept: list[Unevaluated] = []
     waiting: dict[str, list[Unevaluated]] = {}
     for item in items:
-        if not item.drugs and all(m.startswith("diagnostic") for m in item.missing_data):
+        if not item.drugs and any(m.startswith("diagnostic") for m in item.missing_data):
             waiting.setdefault(item.source.label, []).append(item)
         else:
             kept.append(item)
