@@ -93,6 +93,7 @@ def test_the_pdf_holds_the_patient_every_drug_and_every_proposal(engine: Engine)
         assert row.drug.split(",")[0].split(" ")[0] in flat, row.drug
     for problem in ppp.problems:
         assert " ".join(problem.title.split())[:40] in flat, problem.title
+        assert problem.intervention.label.split(" (")[0] in flat, problem.intervention.label
     for who in ("Médecin traitant", "Pharmacien d'officine", "Gériatre", "Pharmacien hospitalier"):
         assert who in flat
     assert "Acceptée avec modification" in flat
