@@ -32,7 +32,6 @@ import csv
 import re
 import sys
 from collections import Counter, defaultdict
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,21 +41,11 @@ if str(REPO) not in sys.path:
 
 from pharma_service.text import fold, substance_key  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from build_referential import read_bdpm  # noqa: E402  (one BDPM reader for both scripts)
+
 DEFAULT_BDPM = REPO.parent / "shared" / "reference" / "bdpm"
 HOMEOPATHIC_SUBSTANCE = "pour preparations homeopathiques"
-
-
-def read_rows(path: Path) -> Iterator[list[str]]:
-    """Tab-separated rows of a BDPM file; each line UTF-8, else cp1252."""
-    with path.open("rb") as handle:
-        for raw in handle:
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError:
-                line = raw.decode("cp1252")
-            line = line.rstrip("\r\n")
-            if line.strip():
-                yield line.split("\t")
 
 
 @dataclass
@@ -84,7 +73,7 @@ def load_specialties(bdpm: Path) -> tuple[dict[str, Specialty], dict[str, Counte
     Also returns, per substance key, the raw names seen (for display).
     """
     specialties: dict[str, Specialty] = {}
-    for row in read_rows(bdpm / "CIS_bdpm.txt"):
+    for row in read_bdpm(bdpm / "CIS_bdpm.txt"):
         cis = row[0].strip()
         specialties[cis] = Specialty(
             cis=cis,
@@ -97,7 +86,7 @@ def load_specialties(bdpm: Path) -> tuple[dict[str, Specialty], dict[str, Counte
     # number): its canonical substance is the FT (active moiety) when present,
     # else the SA.
     components: dict[tuple[str, str, str], list[tuple[str, str]]] = defaultdict(list)
-    for row in read_rows(bdpm / "CIS_COMPO_bdpm.txt"):
+    for row in read_bdpm(bdpm / "CIS_COMPO_bdpm.txt"):
         cis, form, name, nature, link = row[0], row[1], row[3], row[6], row[7]
         components[(cis.strip(), form.strip(), link.strip())].append((nature.strip(), name.strip()))
 
@@ -113,7 +102,7 @@ def load_specialties(bdpm: Path) -> tuple[dict[str, Specialty], dict[str, Counte
                 specialties[cis].substances.add(key)
                 names[key][name] += 1
 
-    for row in read_rows(bdpm / "CIS_MITM.txt"):
+    for row in read_bdpm(bdpm / "CIS_MITM.txt"):
         cis, atc = row[0].strip(), row[1].strip()
         if cis in specialties and atc:
             specialties[cis].atc = atc
