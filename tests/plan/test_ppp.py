@@ -30,7 +30,9 @@ def _find(ppp: Ppp, fragment: str) -> Any:
 
 
 def test_a_contraindicated_interaction_is_6_4_with_stop_or_substitution(engine: Engine) -> None:
-    ppp = _plan(engine, {"age": 80}, ["SIMVASTATINE 40 mg : 1 cp le soir", "CLARITHROMYCINE 500 mg : 1 cp x2/j"])
+    ppp = _plan(
+        engine, {"age": 80}, ["SIMVASTATINE 40 mg : 1 cp le soir", "CLARITHROMYCINE 500 mg : 1 cp x2/j"]
+    )
     problem = _find(ppp, "Contre-indication")
     assert problem.problem.code == "6.4"
     assert problem.intervention.code in {"2", "3"}
@@ -58,9 +60,13 @@ def test_related_findings_are_merged_into_one_problem(engine: Engine) -> None:
     ppp = _plan(
         engine,
         {"age": 80},
-        ["WARFARINE 5 mg : 1 cp le soir", "AMIODARONE 200 mg : 1 cp le matin",
-         "PARACETAMOL 1 g : 1 cp 3 fois par jour", "CITALOPRAM 20 mg : 1 cp le matin",
-         "HYDROXYZINE 25 mg : 1 cp au coucher"],
+        [
+            "WARFARINE 5 mg : 1 cp le soir",
+            "AMIODARONE 200 mg : 1 cp le matin",
+            "PARACETAMOL 1 g : 1 cp 3 fois par jour",
+            "CITALOPRAM 20 mg : 1 cp le matin",
+            "HYDROXYZINE 25 mg : 1 cp au coucher",
+        ],
     )
     # Three precautions around warfarin with one risk (bleeding): one problem, INR to watch.
     bleeding = [p for p in ppp.problems if "warfarine" in p.title and "hémorragique" in p.title]
@@ -122,11 +128,18 @@ def test_cli_refuses_an_unknown_output_type(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("accept", "media", "start"),
-    [("application/pdf", "application/pdf", b"%PDF"), ("text/html", "text/html", b"<!DOCTYPE html>"),
-     ("application/json", "application/json", b"{"), ("", "application/json", b"{")],
+    [
+        ("application/pdf", "application/pdf", b"%PDF"),
+        ("text/html", "text/html", b"<!DOCTYPE html>"),
+        ("application/json", "application/json", b"{"),
+        ("", "application/json", b"{"),
+    ],
 )
 def test_api_follows_the_accept_header(engine: Engine, accept: str, media: str, start: bytes) -> None:
-    body = {"patient": {"age": 80}, "medications": [{"text": "SIMVASTATINE 40 mg"}, {"text": "ZECLAR 500 mg"}]}
+    body = {
+        "patient": {"age": 80},
+        "medications": [{"text": "SIMVASTATINE 40 mg"}, {"text": "ZECLAR 500 mg"}],
+    }
     with TestClient(create_app(engine)) as client:
         headers = {"accept": accept} if accept else {}
         response = client.post("/v1/ppp", json=body, headers=headers)
