@@ -291,6 +291,9 @@ class Unevaluated(Out):
     summary: str
     missing_data: list[str]
     source: Source
+    criteria: list[str] = Field(
+        default_factory=list, description="The criteria grouped in this entry: 'id — what it checks'."
+    )
 
 
 class Analysis(Out):

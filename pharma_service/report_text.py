@@ -48,8 +48,12 @@ def _unevaluated(analysis: Analysis) -> list[str]:
         return []
     out = ["", f"Critères à vérifier faute de données ({len(analysis.unevaluated)}) :"]
     for item in analysis.unevaluated:
-        drugs = f" [{', '.join(d.name for d in item.drugs)}]" if item.drugs else ""
-        out.append(f"  - {item.summary}{drugs} — manque : {', '.join(item.missing_data)} ({item.rule})")
+        if len(item.criteria) > 1:
+            out.append(f"  - {item.summary} :")
+            out += [f"      · {criterion}" for criterion in item.criteria]
+        else:
+            drugs = f" [{', '.join(d.name for d in item.drugs)}]" if item.drugs else ""
+            out.append(f"  - {item.summary}{drugs} — manque : {', '.join(item.missing_data)} ({item.rule})")
     return out
 
 

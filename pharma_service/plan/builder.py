@@ -35,7 +35,10 @@ def plan(analysis: Analysis, *, kb: KnowledgeBase, plan_date: date | None = None
         problems=problems,
         lines_to_check=[f.summary for f in analysis.findings if f.category.value == "unresolved"],
         unevaluated=[
-            f"{u.summary} — manque : {', '.join(u.missing_data)} ({u.rule})" for u in analysis.unevaluated
+            f"{u.summary} : " + " ; ".join(c.split(" — ", 1)[-1] for c in u.criteria)
+            if len(u.criteria) > 1
+            else f"{u.summary} — manque : {', '.join(u.missing_data)} ({u.rule})"
+            for u in analysis.unevaluated
         ],
         scores=analysis.scores,
         eligibility=analysis.eligibility,

@@ -256,13 +256,13 @@ def evaluate_criteria(ctx: AnalysisContext, index: CriteriaIndex) -> tuple[list[
                 hits.append(_Hit(item, group, verdict.missing))
 
     findings: list[Finding] = []
-    unevaluated: list[Unevaluated] = []
+    pending: list[_Hit] = []
     merged: dict[tuple[str, tuple[int | str, ...]], list[_Hit]] = defaultdict(list)
     for hit in hits:
         # A finding "to verify" only when all that is missing is the clearance or the dose;
         # a missing diagnosis, duration or lab value leaves the criterion unevaluated.
         if hit.missing and not set(hit.missing) <= _ACTIONABLE_MISSING:
-            unevaluated.append(_unevaluated(hit))
+            pending.append(hit)
             continue
         crit = hit.item.criterion
         # Same category and same lines: one finding naming every source. Omissions stay apart.
@@ -271,41 +271,47 @@ def evaluate_criteria(ctx: AnalysisContext, index: CriteriaIndex) -> tuple[list[
         )
         merged[(crit.category, anchor)].append(hit)
     findings.extend(_finding(group) for group in merged.values())
-    return findings, _collapse_untriggered(unevaluated)
+    return findings, _group_unevaluated(pending)
 
 
-def _collapse_untriggered(items: list[Unevaluated]) -> list[Unevaluated]:
-    """Condition-triggered criteria (no drug) that wait only for a diagnosis: one entry per source.
+def _group_unevaluated(hits: list[_Hit]) -> list[Unevaluated]:
+    """One entry per drug line (and one per source for condition-triggered omissions).
 
-    Without diagnoses every omission criterion would be listed; one line saying how
-    many could not be evaluated, and why, keeps the list readable.
+    Without diagnoses, a benzodiazepine alone reaches half a dozen drug-disease
+    criteria: one entry naming them, and what is missing, reads better than six.
     """
-    kept: list[Unevaluated] = []
-    waiting: dict[str, list[Unevaluated]] = {}
-    for item in items:
-        if not item.drugs and any(m.startswith("diagnostic") for m in item.missing_data):
-            waiting.setdefault(item.source.label, []).append(item)
+    groups: dict[tuple[object, ...], list[_Hit]] = {}
+    for hit in hits:
+        if hit.drugs:
+            occ = hit.drugs[0]
+            key: tuple[object, ...] = ("line", occ.line.index, occ.key)
         else:
-            kept.append(item)
-    for label, group in waiting.items():
+            key = ("source", hit.item.source.id)
+        groups.setdefault(key, []).append(hit)
+    out = []
+    for key, group in groups.items():
         if len(group) == 1:
-            kept.append(group[0])
+            out.append(_unevaluated(group[0]))
             continue
-        kept.append(
-            Unevaluated(
-                rule=group[0].rule.split(":")[0] + ":*",
-                category=group[0].category,
-                drugs=[],
-                summary=f"{len(group)} critères d'omission non évaluables sans les diagnostics du patient",
-                missing_data=["diagnostics (codes CIM-10)"],
-                source=Source(
-                    label=label,
-                    version=group[0].source.version,
-                    reference=", ".join(i.rule for i in group),
-                ),
+        lead = group[0]
+        kinds = list(dict.fromkeys(m.split(" (")[0] for h in group for m in h.missing))
+        if key[0] == "line":
+            name = lead.drugs[0].substance.name
+            summary = f"{name} : {len(group)} critères dépendant de données absentes ({', '.join(kinds)})"
+        else:
+            summary = f"{len(group)} critères d'omission non évaluables sans les données du patient"
+        out.append(
+            Unevaluated.model_construct(
+                rule=lead.item.criterion.id,
+                category=Category(lead.item.criterion.category),
+                drugs=[lead.drugs[0].drug_ref()] if lead.drugs else [],
+                summary=summary,
+                missing_data=list(dict.fromkeys(m for h in group for m in h.missing)),
+                source=lead.item.source_ref,
+                criteria=[f"{h.item.criterion.id} — {h.item.criterion.summary_fr}" for h in group],
             )
         )
-    return kept
+    return out
 
 
 def _sev_rank(value: str) -> int:
@@ -382,6 +388,7 @@ def _unevaluated(hit: _Hit) -> Unevaluated:
     crit = hit.item.criterion
     # Built from validated knowledge and context: construction skips re-validation on this hot path.
     return Unevaluated.model_construct(
+        criteria=[f"{crit.id} — {crit.summary_fr}"],
         rule=crit.id,
         category=Category(crit.category),
         drugs=[o.drug_ref() for o in hit.drugs],
