@@ -69,8 +69,10 @@ def _merge(findings: list[Finding]) -> list[list[Finding]]:
     """Group findings on the same lines and risk; the QT assessment absorbs the torsades interactions."""
     groups: dict[tuple[str, frozenset[int]], list[Finding]] = {}
     for finding in findings:
-        key = (_risk_family(finding), _lines(finding) or frozenset({-hash(finding.id)}))
-        groups.setdefault(key, []).append(finding)
+        lines = _lines(finding)
+        # A finding about no line (an omission, a vaccination) is an issue of its own.
+        family = _risk_family(finding) if lines else f"{_risk_family(finding)}|{finding.id}"
+        groups.setdefault((family, lines), []).append(finding)
     qt_keys = [k for k, g in groups.items() if k[0] == "qt" and any(f.category.value == "qt" for f in g)]
     for qt_key in qt_keys:
         # A torsades interaction sharing a drug with the QT assessment is the same issue.
