@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from pharma_service.errors import ExitCode, PharmaError, UnsupportedInput
+from pharma_service.errors import ExitCode, InvalidInput, PharmaError, UnsupportedInput
 from pharma_service.inputs import read_request_file
 from pharma_service.plan.render import FORMATS, render
 from pharma_service.report_text import render_text
@@ -74,6 +74,69 @@ def ppp(
         typer.echo(f"error [output]: cannot write {out}: {exc.strerror}", err=True)
         raise typer.Exit(int(ExitCode.INVALID_INPUT)) from exc
     typer.echo(f"plan written to {out} ({len(document):,} bytes)")
+
+
+@app.command()
+def screen(
+    file: Annotated[Path, typer.Argument(help="Dispensing table (.csv or .parquet).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")],
+    patients: Annotated[
+        Path | None, typer.Option(help="Optional patient table (weight, clearance, conditions).")
+    ] = None,
+    reference_date: Annotated[str | None, typer.Option(help="YYYY-MM-DD, default today.")] = None,
+    window_months: Annotated[int, typer.Option(help="Months before the reference date.")] = 3,
+    format: Annotated[str, typer.Option("--format", help="parquet or csv")] = "parquet",
+) -> None:
+    """Screen a population: eligibility, interactions, inappropriate drugs, ranking."""
+    import time
+    from datetime import date
+
+    import yaml
+
+    from pharma_service.batch.io import scan_table, write_outputs
+    from pharma_service.batch.screen import screen as run_screen
+    from pharma_service.batch.tables import build_tables
+    from pharma_service.engine.kb import DEFAULT_RULES_DIR
+
+    started = time.perf_counter()
+
+    def step(message: str) -> None:
+        typer.echo(f"[{time.perf_counter() - started:6.1f} s] {message}", err=True)
+
+    try:
+        if format not in {"parquet", "csv"}:
+            raise UnsupportedInput("--format must be parquet or csv")
+        try:
+            ref = date.fromisoformat(reference_date) if reference_date else date.today()
+        except ValueError as exc:
+            raise InvalidInput(f"--reference-date {reference_date!r}: expected YYYY-MM-DD") from exc
+        step("loading the knowledge base")
+        engine = Engine.load()
+        tables = build_tables(engine.kb)
+        weights = yaml.safe_load((DEFAULT_RULES_DIR / "batch" / "risk_score.yaml").read_text())["weights"]
+        step(f"screening {file.name}")
+        result = run_screen(
+            scan_table(file),
+            kb=engine.kb,
+            normaliser=engine.normaliser,
+            tables=tables,
+            patients=scan_table(patients) if patients else None,
+            reference_date=ref,
+            window_months=window_months,
+            weights=weights,
+        )
+        step(f"writing {out}")
+        written = write_outputs(result, out, fmt=format)
+    except PharmaError as exc:
+        _fail(exc)
+        return
+    s = result.summary
+    step(
+        f"done: {s['patients']:,} patients, {s['eligible_iatroprev']:,} eligible, "
+        f"{s['rows_unresolved']:,} of {s['rows_in_window']:,} rows unresolved"
+    )
+    for path in written:
+        typer.echo(str(path))
 
 
 @app.command()

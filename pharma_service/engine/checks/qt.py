@@ -17,7 +17,7 @@ from pharma_service.engine.schemas import FactorEval
 from pharma_service.models import Category, Finding, Severity, Source
 
 # Categories counted as QT-prolonging (CredibleMeds "conditional" needs another factor).
-_QT_CATEGORIES = {"known", "ansm_torsadogenic", "possible"}
+QT_CATEGORIES = {"known", "ansm_torsadogenic", "possible"}
 _CLINICAL_FACTORS = {
     "potassium_3_5_or_less",
     "qtc_450_or_more",
@@ -36,7 +36,7 @@ _SOURCE = "ANSM (substances susceptibles de donner des torsades de pointes) ; Cr
 def qt_assessment(ctx: AnalysisContext) -> tuple[dict[str, Any], list[Finding]]:
     qt = ctx.kb.qt
     risk = qt.risk
-    qt_occ = _distinct(o for o in ctx.occurrences if _QT_CATEGORIES & set(qt.categories.get(o.key, ())))
+    qt_occ = _distinct(o for o in ctx.occurrences if QT_CATEGORIES & set(qt.categories.get(o.key, ())))
     conditional = _distinct(o for o in ctx.occurrences if "conditional" in qt.categories.get(o.key, ()))
 
     present: list[dict[str, Any]] = []

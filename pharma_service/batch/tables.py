@@ -1,0 +1,163 @@
+"""The knowledge base as polars tables, built once per screening run.
+
+The per-patient engine and the batch path read the same knowledge: these tables
+are derived from the loaded KnowledgeBase and Referential, never from separate
+files, so that a rule cannot exist on one path and not the other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from pharma_service.engine.checks.interactions import check_interactions
+from pharma_service.engine.checks.qt import QT_CATEGORIES
+from pharma_service.engine.context import AnalysisContext
+from pharma_service.engine.kb import KnowledgeBase
+from pharma_service.models import LineStatus, MedicationLine, Patient, SubstanceRef
+
+_LEVEL_ORDER = ("CI", "ASDEC", "PE", "APEC")
+
+
+@dataclass(frozen=True)
+class KnowledgeTables:
+    cip13: pl.DataFrame  # cip13 -> substance_key
+    cis: pl.DataFrame  # cis -> substance_key
+    atc: pl.DataFrame  # atc -> substance_key
+    pairs: pl.DataFrame  # a, b (a < b), level, rule
+    acb: pl.DataFrame  # substance_key, scale, score
+    qt: pl.DataFrame  # substance_key (QT-prolonging)
+    pim: pl.DataFrame  # criterion, source, substance_key (drug-only criteria)
+    renal: pl.DataFrame  # criterion, substance_key, crcl_below, crcl_at_least
+
+
+def build_tables(kb: KnowledgeBase) -> KnowledgeTables:
+    ref = kb.referential
+    cis_rows = [
+        (spec.cis, comp.substance_key) for spec in ref.specialties.values() for comp in spec.components
+    ]
+    cis = pl.DataFrame(cis_rows, schema={"cis": pl.Utf8, "substance_key": pl.Utf8}, orient="row").unique()
+    cip13 = (
+        pl.DataFrame(list(ref.cip13_to_cis.items()), schema={"cip13": pl.Utf8, "cis": pl.Utf8}, orient="row")
+        .join(cis, on="cis")
+        .select("cip13", "substance_key")
+    )
+    atc = pl.DataFrame(
+        [(code, key) for code, keys in ref.atc_to_substances.items() if len(keys) == 1 for key in keys],
+        schema={"atc": pl.Utf8, "substance_key": pl.Utf8},
+        orient="row",
+    )
+    return KnowledgeTables(
+        cip13=cip13,
+        cis=cis,
+        atc=atc,
+        pairs=_pair_levels(kb),
+        acb=pl.DataFrame(
+            [(key, scale.info.id, score) for scale in kb.scales for key, score in scale.scores.items()],
+            schema={"substance_key": pl.Utf8, "scale": pl.Utf8, "score": pl.Int64},
+            orient="row",
+        ),
+        qt=pl.DataFrame(
+            {"substance_key": [k for k, cats in kb.qt.categories.items() if QT_CATEGORIES & set(cats)]}
+        ),
+        pim=_drug_only_criteria(kb, ("pim",)),
+        renal=_renal_criteria(kb),
+    )
+
+
+def _pair_levels(kb: KnowledgeBase) -> pl.DataFrame:
+    """The level the engine reports for each interacting pair when doses and diagnoses are unknown.
+
+    Computed by the engine itself on two-line lists, so the batch path cannot drift
+    from it: conditional entries come out at their most constraining level, to verify.
+    """
+    patient = Patient(age=80)
+    rows = []
+    for a, b in kb.pair_index:
+        ctx = AnalysisContext(patient=patient, lines=[_line(0, kb, a), _line(1, kb, b)], kb=kb)
+        for f in check_interactions(ctx):
+            if f.category.value == "interaction" and f.level is not None:
+                rows.append((a, b, f.level.value, f.rule, f.status))
+    return pl.DataFrame(
+        rows,
+        schema={"a": pl.Utf8, "b": pl.Utf8, "level": pl.Utf8, "rule": pl.Utf8, "status": pl.Utf8},
+        orient="row",
+    )
+
+
+def _line(index: int, kb: KnowledgeBase, key: str) -> MedicationLine:
+    subst = kb.referential.substances.get(key)
+    name = subst.name if subst else key
+    return MedicationLine(
+        index=index,
+        line=name,
+        status=LineStatus.RESOLVED,
+        confidence=1.0,
+        substances=[SubstanceRef(name=name, key=key, atc=subst.atc if subst else None)],
+    )
+
+
+def _matching_substances(
+    kb: KnowledgeBase, atc: list[str], keys: list[str], exclude_atc: list[str], exclude_keys: list[str]
+) -> set[str]:
+    found = set(keys) & set(kb.referential.substances)
+    for subst in kb.referential.substances.values():
+        if subst.atc and any(subst.atc.startswith(p) for p in atc):
+            found.add(subst.key)
+    return {
+        k
+        for k in found
+        if k not in exclude_keys
+        and not (kb.referential.substances[k].atc or "").startswith(tuple(exclude_atc) or ("\0",))
+    }
+
+
+def _drug_only_criteria(kb: KnowledgeBase, categories: tuple[str, ...]) -> pl.DataFrame:
+    """Criteria that need nothing but the drug (and an age): the ones batch can evaluate exactly."""
+    rows = []
+    for pack in kb.criteria_packs:
+        for crit in pack.criteria:
+            if crit.category not in categories or crit.drugs is None:
+                continue
+            if crit.when.model_dump(exclude_defaults=True).keys() - {"min_age"}:
+                continue
+            d = crit.drugs
+            for key in _matching_substances(kb, d.atc, d.substances, d.exclude_atc, d.exclude_substances):
+                rows.append((crit.id, pack.source.id, key, crit.when.min_age or 0))
+    return pl.DataFrame(
+        rows,
+        schema={"criterion": pl.Utf8, "source": pl.Utf8, "substance_key": pl.Utf8, "min_age": pl.Int64},
+        orient="row",
+    )
+
+
+def _renal_criteria(kb: KnowledgeBase) -> pl.DataFrame:
+    """Renal criteria on clearance only (no dose, no diagnosis): evaluable where clearance is known."""
+    rows = []
+    for pack in kb.criteria_packs:
+        for crit in pack.criteria:
+            if crit.category != "renal" or crit.drugs is None:
+                continue
+            used = crit.when.model_dump(exclude_defaults=True).keys()
+            if not used or used - {"min_age", "crcl_below", "crcl_at_least"}:
+                continue
+            d = crit.drugs
+            for key in _matching_substances(kb, d.atc, d.substances, d.exclude_atc, d.exclude_substances):
+                rows.append(
+                    (crit.id, key, crit.when.crcl_below, crit.when.crcl_at_least, crit.when.min_age or 0)
+                )
+    return pl.DataFrame(
+        rows,
+        schema={
+            "criterion": pl.Utf8,
+            "substance_key": pl.Utf8,
+            "crcl_below": pl.Float64,
+            "crcl_at_least": pl.Float64,
+            "min_age": pl.Int64,
+        },
+        orient="row",
+    )
+
+
+LEVEL_RANK = {level: rank for rank, level in enumerate(_LEVEL_ORDER)}
