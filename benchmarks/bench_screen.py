@@ -35,7 +35,8 @@ def _generate(n: int, folder: Path) -> dict[str, Any]:
     sys.modules[spec.name] = gen  # dataclasses in the module look themselves up there
     spec.loader.exec_module(gen)
     start = time.perf_counter()
-    dispensations, patients = gen.generate(n, seed=0, reference_date=REF)
+    # Two months of monthly dispensing: about 13 rows per patient, the scale the issue names.
+    dispensations, patients = gen.generate(n, seed=0, reference_date=REF, months=2)
     dispensations.write_parquet(folder / "dispensations.parquet")
     patients.write_parquet(folder / "patients.parquet")
     return {"rows": dispensations.height, "seconds": time.perf_counter() - start}
@@ -85,7 +86,9 @@ def _duckdb(folder: str, queue: Any) -> None:
     t = build_tables(engine.kb)
     con = duckdb.connect()
     for name in ("cip13", "atc", "pairs", "acb", "qt", "pim"):
-        con.register(name, getattr(t, name).to_arrow())
+        path = Path(folder) / f"kb_{name}.parquet"
+        getattr(t, name).write_parquet(path)
+        con.execute(f"CREATE TABLE {name} AS SELECT * FROM read_parquet('{path}')")
     start = time.perf_counter()
     con.execute(f"""
         CREATE TEMP TABLE rows AS
@@ -161,12 +164,19 @@ def _per_patient(folder: str, sample: int, queue: Any) -> None:
 
 
 def _run(target: Any, *args: Any) -> dict[str, Any]:
-    queue: Any = mp.get_context("spawn").Queue()
-    proc = mp.get_context("spawn").Process(target=target, args=(*args, queue))
+    """Run one path in a child process; a child that dies reports instead of hanging the run."""
+    context = mp.get_context("spawn")
+    queue: Any = context.Queue()
+    proc = context.Process(target=target, args=(*args, queue))
     proc.start()
-    result = queue.get()
-    proc.join()
-    return dict(result)
+    while proc.is_alive() or not queue.empty():
+        try:
+            result = queue.get(timeout=5)
+            proc.join()
+            return dict(result)
+        except Exception:  # queue.Empty: keep waiting while the child lives
+            continue
+    return {"seconds": float("nan"), "peak_mib": float("nan"), "note": f"failed (exit {proc.exitcode})"}
 
 
 def main() -> None:

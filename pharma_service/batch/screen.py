@@ -74,7 +74,6 @@ def screen(
     rows = (
         dispensations.with_columns(
             pl.col("dispensing_date").cast(pl.Date, strict=False),
-            pl.col("patient_id").cast(pl.Utf8),
             *[pl.col(c).cast(pl.Utf8).str.strip_chars() for c in IDENTIFIERS if c in columns],
         )
         .filter(pl.col("dispensing_date").is_between(start, reference_date, closed="right"))
@@ -106,7 +105,9 @@ def screen(
             pl.lit("interaction").alias("category"),
             pl.col("rule"),
             pl.col("level"),
-            pl.concat_str("substance_key", pl.lit(" + "), "substance_key_b").alias("drugs"),
+            pl.concat_str(
+                pl.col("substance_key").cast(pl.Utf8), pl.lit(" + "), pl.col("substance_key_b").cast(pl.Utf8)
+            ).alias("drugs"),
         )
     )
     pim = (
@@ -118,7 +119,7 @@ def screen(
             pl.lit("pim").alias("category"),
             pl.col("criterion").alias("rule"),
             pl.lit(None, pl.Utf8).alias("level"),
-            pl.col("substance_key").alias("drugs"),
+            pl.col("substance_key").cast(pl.Utf8).alias("drugs"),
         )
     )
     renal = (
@@ -135,7 +136,7 @@ def screen(
             pl.lit("renal").alias("category"),
             pl.col("criterion").alias("rule"),
             pl.lit(None, pl.Utf8).alias("level"),
-            pl.col("substance_key").alias("drugs"),
+            pl.col("substance_key").cast(pl.Utf8).alias("drugs"),
         )
     )
     findings = pl.concat([interactions, pim, renal]).collect(engine="streaming").lazy()
@@ -209,11 +210,13 @@ def _resolve(
             if line.status != "unresolved"
             for s in line.substances
         ]
-        label_table = pl.DataFrame(mapping, schema={"label": pl.Utf8, "substance_key": pl.Utf8}, orient="row")
+        label_table = pl.DataFrame(
+            mapping, schema={"label": pl.Utf8, "substance_key": tables.substance}, orient="row"
+        )
         parts.append(rows.select(*keys, "label").join(label_table.lazy(), on="label"))
     found = pl.concat([p.select(*keys, "substance_key") for p in parts])
     missing = rows.select(*keys).join(found.select("row_id").unique(), on="row_id", how="anti")
-    return pl.concat([found, missing.with_columns(pl.lit(None, pl.Utf8).alias("substance_key"))])
+    return pl.concat([found, missing.with_columns(pl.lit(None, tables.substance).alias("substance_key"))])
 
 
 def _patients(
@@ -249,7 +252,8 @@ def _patients(
         (pl.col("distinct_substances") + pl.col("unresolved_rows").clip(0, 1)).alias("molecules"),
     )
     if patients is not None:
-        extra = patients.with_columns(pl.col("patient_id").cast(pl.Utf8))
+        id_type = rows.collect_schema()["patient_id"]
+        extra = patients.with_columns(pl.col("patient_id").cast(id_type))
         keep = [c for c in ("weight_kg", "crcl_ml_min", "conditions") if c in extra.collect_schema().names()]
         out = out.join(extra.select("patient_id", *keep), on="patient_id", how="left")
     if "crcl_ml_min" not in out.collect_schema().names():

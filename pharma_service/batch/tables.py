@@ -22,6 +22,7 @@ _LEVEL_ORDER = ("CI", "ASDEC", "PE", "APEC")
 
 @dataclass(frozen=True)
 class KnowledgeTables:
+    substance: pl.Enum  # every substance key, sorted: joins and comparisons on integers
     cip13: pl.DataFrame  # cip13 -> substance_key
     cis: pl.DataFrame  # cis -> substance_key
     atc: pl.DataFrame  # atc -> substance_key
@@ -34,6 +35,7 @@ class KnowledgeTables:
 
 def build_tables(kb: KnowledgeBase) -> KnowledgeTables:
     ref = kb.referential
+    substance = pl.Enum(sorted(ref.substances))
     cis_rows = [
         (spec.cis, comp.substance_key) for spec in ref.specialties.values() for comp in spec.components
     ]
@@ -48,7 +50,8 @@ def build_tables(kb: KnowledgeBase) -> KnowledgeTables:
         schema={"atc": pl.Utf8, "substance_key": pl.Utf8},
         orient="row",
     )
-    return KnowledgeTables(
+    tables = KnowledgeTables(
+        substance=substance,
         cip13=cip13,
         cis=cis,
         atc=atc,
@@ -63,6 +66,29 @@ def build_tables(kb: KnowledgeBase) -> KnowledgeTables:
         ),
         pim=_drug_only_criteria(kb, ("pim",)),
         renal=_renal_criteria(kb),
+    )
+    return _as_enum(tables)
+
+
+def _as_enum(tables: KnowledgeTables) -> KnowledgeTables:
+    """Substance keys as the Enum, in every table (a key outside the referential is dropped)."""
+    enum = tables.substance
+    keys = set(enum.categories.to_list())
+
+    def cast(frame: pl.DataFrame, *columns: str) -> pl.DataFrame:
+        frame = frame.filter(*[pl.col(c).is_in(keys) for c in columns]) if frame.height else frame
+        return frame.with_columns(*[pl.col(c).cast(enum) for c in columns])
+
+    return KnowledgeTables(
+        substance=enum,
+        cip13=cast(tables.cip13, "substance_key"),
+        cis=cast(tables.cis, "substance_key"),
+        atc=cast(tables.atc, "substance_key"),
+        pairs=cast(tables.pairs, "a", "b"),
+        acb=cast(tables.acb, "substance_key"),
+        qt=cast(tables.qt, "substance_key"),
+        pim=cast(tables.pim, "substance_key"),
+        renal=cast(tables.renal, "substance_key"),
     )
 
 

@@ -51,11 +51,15 @@ def tables(engine: Engine) -> KnowledgeTables:
 def cohort(engine: Engine, tables: KnowledgeTables) -> tuple[pl.DataFrame, pl.DataFrame, ScreeningResult]:
     dispensations, patients = _generator().generate(150, seed=7, reference_date=REF)
     # One row no referential knows, for patient 1: it must be counted, not dropped.
-    unknown = dispensations.filter(pl.col("patient_id") == 1).head(1).with_columns(
-        pl.lit(None, pl.Utf8).alias("cip13"),
-        pl.lit(None, pl.Utf8).alias("atc"),
-        pl.lit("ZORGLUB 10 mg").alias("label"),
-        pl.lit(REF - timedelta(days=5)).alias("dispensing_date"),
+    unknown = (
+        dispensations.filter(pl.col("patient_id") == 1)
+        .head(1)
+        .with_columns(
+            pl.lit(None, pl.Utf8).alias("cip13"),
+            pl.lit(None, pl.Utf8).alias("atc"),
+            pl.lit("ZORGLUB 10 mg").alias("label"),
+            pl.lit(REF - timedelta(days=5)).alias("dispensing_date"),
+        )
     )
     dispensations = pl.concat([dispensations, unknown])
     weights = yaml.safe_load((DEFAULT_RULES_DIR / "batch" / "risk_score.yaml").read_text())["weights"]
@@ -96,11 +100,11 @@ def test_batch_equals_the_per_patient_engine(
     window = dispensations.filter(pl.col("dispensing_date").is_between(start, REF, closed="right"))
     pim_rules = set(tables.pim["criterion"])
     renal_rules = set(tables.renal["criterion"])
-    crcl = dict(zip(patients["patient_id"].cast(pl.Utf8), patients["crcl_ml_min"], strict=True))
+    crcl = dict(zip(patients["patient_id"], patients["crcl_ml_min"], strict=True))
     checked = 0
     for row in result.patients.iter_rows(named=True):
         pid = row["patient_id"]
-        rows = window.filter(pl.col("patient_id").cast(pl.Utf8) == pid)
+        rows = window.filter(pl.col("patient_id") == pid)
         analysis = _per_patient(engine, rows, row["age"], crcl.get(pid))
         mine = result.findings.filter(pl.col("patient_id") == pid)
         engine_pairs = {
@@ -131,7 +135,7 @@ def test_batch_equals_the_per_patient_engine(
         checked += 1
     assert checked == result.patients.height > 100
     assert result.summary["rows_unresolved"] >= 1
-    planted = result.patients.filter(pl.col("patient_id") == "1")
+    planted = result.patients.filter(pl.col("patient_id") == 1)
     assert planted["unresolved_rows"].item() >= 1
 
 
