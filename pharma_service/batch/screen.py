@@ -278,17 +278,19 @@ def _rank(table: pl.LazyFrame, weights: dict[str, float], kb: KnowledgeBase) -> 
     contributions = [(parts[name] * weight).alias(f"score_{name}") for name, weight in weights.items()]
     table = table.with_columns(contributions)
     names = list(weights)
-    score = pl.sum_horizontal([pl.col(f"score_{n}") for n in names]).alias("risk_score")
-    points = pl.element().struct.field("points")
+    score_columns = [f"score_{n}" for n in names]
+    table = table.with_columns(pl.sum_horizontal(score_columns).alias("risk_score"))
+    # Top three reasons: long format, sort, keep three per patient (native, no per-row lists).
     reasons = (
-        pl.concat_list(
-            [pl.struct(pl.lit(n).alias("reason"), pl.col(f"score_{n}").alias("points")) for n in names]
-        )
-        .list.eval(pl.element().sort_by(points, descending=True))
-        .list.eval(pl.element().filter(points > 0))
-        .list.head(3)
-        .list.eval(pl.element().struct.field("reason"))
-        .list.join(", ")
-        .alias("top_reasons")
+        table.select("patient_id", *score_columns)
+        .unpivot(index="patient_id", variable_name="reason", value_name="points")
+        .filter(pl.col("points") > 0)
+        .sort(["patient_id", "points", "reason"], descending=[False, True, False])
+        .group_by("patient_id", maintain_order=True)
+        .agg(pl.col("reason").head(3).str.strip_prefix("score_").str.join(", ").alias("top_reasons"))
     )
-    return table.with_columns(score, reasons).drop([f"score_{n}" for n in names])
+    return (
+        table.join(reasons, on="patient_id", how="left")
+        .with_columns(pl.col("top_reasons").fill_null(""))
+        .drop(score_columns)
+    )
