@@ -41,16 +41,9 @@ CATALOGUE = HERE / "drug_catalogue.csv"
 MAX_SPECIALTIES = 3
 MAX_CIP_PER_SPECIALTY = 2
 
-# Labels of drugs that exist nowhere (the screening must report them as unresolved).
-# Kept here so that the build checks them; the generator holds the same list.
-UNKNOWN_LABELS = (
-    "XYZPRO 10 mg",
-    "ZORBALINE 20 mg",
-    "QUIXADONE 5 mg",
-    "VELTRAMYX 50 mg",
-    "PLONEXIA 100 mg",
-    "DRAVUZOL 40 mg",
-)
+# Labels of drugs that exist nowhere: the generator's list, checked here against the referential.
+sys.path.insert(0, str(HERE))
+from generate_cohort import UNKNOWN_LABELS  # noqa: E402
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ import polars as pl
 CATALOGUE_PATH = Path(__file__).resolve().with_name("drug_catalogue.csv")
 
 # Labels of drugs that exist nowhere: the screening must count these rows as unresolved.
-# build_catalogue.py checks that none of them names a real substance or brand.
+# build_catalogue.py imports this list and checks that none names a real substance or brand.
 UNKNOWN_LABELS = (
     "XYZPRO 10 mg",
     "ZORBALINE 20 mg",

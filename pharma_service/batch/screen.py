@@ -114,13 +114,7 @@ def screen(
         substances.join(per_patient.select("patient_id", "age"), on="patient_id")
         .join(tables.pim.lazy(), on="substance_key")
         .filter(pl.col("age") >= pl.col("min_age"))
-        .select(
-            "patient_id",
-            pl.lit("pim").alias("category"),
-            pl.col("criterion").alias("rule"),
-            pl.lit(None, pl.Utf8).alias("level"),
-            pl.col("substance_key").cast(pl.Utf8).alias("drugs"),
-        )
+        .pipe(_criterion_findings, "pim")
     )
     renal = (
         substances.join(per_patient.select("patient_id", "age", "crcl_ml_min"), on="patient_id")
@@ -131,13 +125,7 @@ def screen(
             & (pl.col("crcl_below").is_null() | (pl.col("crcl_ml_min") < pl.col("crcl_below")))
             & (pl.col("crcl_at_least").is_null() | (pl.col("crcl_ml_min") >= pl.col("crcl_at_least")))
         )
-        .select(
-            "patient_id",
-            pl.lit("renal").alias("category"),
-            pl.col("criterion").alias("rule"),
-            pl.lit(None, pl.Utf8).alias("level"),
-            pl.col("substance_key").cast(pl.Utf8).alias("drugs"),
-        )
+        .pipe(_criterion_findings, "renal")
     )
     findings = pl.concat([interactions, pim, renal]).collect(engine="streaming").lazy()
 
@@ -187,6 +175,17 @@ def screen(
         "eligible_iatroprev": int(result_patients["eligible_iatroprev"].sum()),
     }
     return ScreeningResult(result_patients, result_findings, summary)
+
+
+def _criterion_findings(frame: pl.LazyFrame, category: str) -> pl.LazyFrame:
+    """Criteria hits in the columns of the findings table."""
+    return frame.select(
+        "patient_id",
+        pl.lit(category).alias("category"),
+        pl.col("criterion").alias("rule"),
+        pl.lit(None, pl.Utf8).alias("level"),
+        pl.col("substance_key").cast(pl.Utf8).alias("drugs"),
+    )
 
 
 def _resolve(

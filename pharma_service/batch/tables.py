@@ -17,8 +17,6 @@ from pharma_service.engine.context import AnalysisContext
 from pharma_service.engine.kb import KnowledgeBase
 from pharma_service.models import LineStatus, MedicationLine, Patient, SubstanceRef
 
-_LEVEL_ORDER = ("CI", "ASDEC", "PE", "APEC")
-
 
 @dataclass(frozen=True)
 class KnowledgeTables:
@@ -184,6 +182,3 @@ def _renal_criteria(kb: KnowledgeBase) -> pl.DataFrame:
         },
         orient="row",
     )
-
-
-LEVEL_RANK = {level: rank for rank, level in enumerate(_LEVEL_ORDER)}

@@ -15,7 +15,7 @@ from types import MappingProxyType
 import polars as pl
 
 from pharma_service.errors import KnowledgeBaseError
-from pharma_service.text import fold, substance_key
+from pharma_service.text import fold
 
 DEFAULT_DIR = Path(__file__).resolve().parents[2] / "datasets" / "referential"
 
@@ -167,12 +167,6 @@ class Referential:
         cip13_to_cis = dict(pres_df.select("cip13", "cis").iter_rows())
         version = (directory / "VERSION").read_text().strip() if (directory / "VERSION").exists() else "dev"
         return cls(substances, specialties, cip13_to_cis, synonyms, version)
-
-    # ------------------------------------------------------------------ lookups
-
-    def substance_by_name(self, name: str) -> Substance | None:
-        key = self.synonyms.get(fold(name)) or self.synonyms.get(substance_key(name))
-        return self.substances.get(key) if key else None
 
 
 def _read(path: Path) -> pl.DataFrame:

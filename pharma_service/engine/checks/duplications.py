@@ -6,7 +6,8 @@ from collections import defaultdict
 from collections.abc import Iterator
 
 from pharma_service.engine.context import AnalysisContext, Occurrence
-from pharma_service.models import Category, Finding, MedicationLine, Severity, Source
+from pharma_service.engine.criteria_index import line_codes
+from pharma_service.models import Category, Finding, Severity, Source
 
 
 def check_duplications(ctx: AnalysisContext) -> Iterator[Finding]:
@@ -34,7 +35,7 @@ def check_duplications(ctx: AnalysisContext) -> Iterator[Finding]:
         )
 
     coded = [
-        (line, _line_codes(line))
+        (line, line_codes(line))
         for line in ctx.lines
         if line.status != "unresolved" and line.route != "topical"
     ]
@@ -58,13 +59,6 @@ def check_duplications(ctx: AnalysisContext) -> Iterator[Finding]:
             rule=cls.id,
             source=Source(label="STOPP/START v2", version="2015", reference=cls.source),
         )
-
-
-def _line_codes(line: MedicationLine) -> set[str]:
-    codes = {s.atc for s in line.substances if s.atc}
-    if line.atc:
-        codes.add(line.atc)
-    return codes
 
 
 def _in_class(codes: set[str], prefixes: list[str], excluded: list[str]) -> bool:

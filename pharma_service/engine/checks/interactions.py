@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from pharma_service.engine.conditions import evaluate
 from pharma_service.engine.context import AnalysisContext, Occurrence
-from pharma_service.engine.kb import InteractionRule
+from pharma_service.engine.kb import LEVELS, InteractionRule
 from pharma_service.models import (
     Category,
     Finding,
@@ -14,7 +14,6 @@ from pharma_service.models import (
     Severity,
 )
 
-LEVEL_ORDER = ("CI", "ASDEC", "PE", "APEC")
 LEVEL_SEVERITY = {
     InteractionLevel.CI: Severity.CRITICAL,
     InteractionLevel.ASDEC: Severity.HIGH,
@@ -75,7 +74,7 @@ def _merge(findings: list[Finding]) -> Finding:
         update={
             "detail": f"{lead.detail} {more}".strip(),
             "related_rules": [f.rule for f in others],
-            "codes": {**lead.codes, "levels_in_entry": sorted(levels, key=LEVEL_ORDER.index)},
+            "codes": {**lead.codes, "levels_in_entry": sorted(levels, key=LEVELS.index)},
         }
     )
 
