@@ -35,12 +35,28 @@ def _fail(exc: PharmaError) -> None:
     raise typer.Exit(int(exc.exit_code))
 
 
+SCAN_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp", ".pdf"}
+
+
 @app.command()
 def analyze(
-    file: Annotated[Path, typer.Argument(help="Structured request (.json) or ordonnance text (.txt).")],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="Structured request (.json), ordonnance text (.txt), or a scan or photo "
+            "(.png, .jpg, .tiff, .webp, .pdf)."
+        ),
+    ],
     format: Annotated[OutputFormat, typer.Option("--format", "-f")] = OutputFormat.text,
+    patient: Annotated[
+        str | None,
+        typer.Option(help="Scans only: patient facts the ordonnance lacks, as JSON, e.g. '{\"age\": 84}'."),
+    ] = None,
 ) -> None:
-    """Analyse one patient's prescription and print the findings."""
+    """Analyse one patient's prescription and print the findings (and, for a scan, what was read)."""
+    if file.suffix.lower() in SCAN_SUFFIXES:
+        _analyze_scan(file, format, patient)
+        return
     try:
         request = read_request_file(file)
         engine = Engine.load()
@@ -49,9 +65,50 @@ def analyze(
         _fail(exc)
         return
     if format is OutputFormat.json:
-        sys.stdout.write(json.dumps(analysis.model_dump(mode="json"), ensure_ascii=False, indent=2) + "\n")
+        _write_json(analysis.model_dump(mode="json"))
     else:
         sys.stdout.write(render_text(analysis))
+
+
+def _analyze_scan(file: Path, format: OutputFormat, patient: str | None) -> None:
+    from pharma_service.ocr.engine import TesseractEngine
+    from pharma_service.ocr.pipeline import analyse_prescription
+    from pharma_service.report_text import render_reading
+
+    try:
+        extra = _patient_option(patient)
+        try:
+            raw = file.read_bytes()
+        except OSError as exc:
+            raise InvalidInput(f"cannot read {file}: {exc.strerror}") from exc
+        result = analyse_prescription(
+            raw, name=file.name, ocr=TesseractEngine(), engine=Engine.load(), patient=extra
+        )
+    except PharmaError as exc:
+        _fail(exc)
+        return
+    if format is OutputFormat.json:
+        _write_json(result.model_dump(mode="json"))
+    else:
+        sys.stdout.write(render_reading(result.reading) + "\n" + render_text(result.analysis))
+
+
+def _patient_option(value: str | None) -> dict[str, object] | None:
+    if value is None:
+        return None
+    try:
+        data = json.loads(value)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(
+            f'--patient: malformed JSON ({exc.msg}); e.g. \'{{"age": 84, "sex": "F"}}\''
+        ) from exc
+    if not isinstance(data, dict):
+        raise InvalidInput("--patient must be a JSON object, e.g. '{\"age\": 84}'")
+    return data
+
+
+def _write_json(data: object) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
 
 
 @app.command()

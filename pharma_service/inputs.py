@@ -48,19 +48,27 @@ def request_from_json(data: Any) -> AnalysisRequest:
 
 def request_from_text(text: str) -> tuple[AnalysisRequest, ParsedOrdonnance]:
     parsed = parse_ordonnance_text(text)
+    return request_from_parsed(parsed), parsed
+
+
+def request_from_parsed(
+    parsed: ParsedOrdonnance, *, extra_patient: dict[str, Any] | None = None, source: str = "the ordonnance"
+) -> AnalysisRequest:
+    """The request of a parsed ordonnance; ``extra_patient`` completes or corrects its header."""
     if not parsed.lines:
         raise InvalidInput(
-            "no drug line found in the ordonnance text: write one drug per line "
+            f"no drug line found in {source}: write one drug per line "
             "(e.g. '1) SIMVASTATINE 40 mg : 1 cp le soir')"
         )
-    if parsed.patient.get("age") is None and parsed.patient.get("birth_date") is None:
+    patient = {**parsed.patient, **(extra_patient or {})}
+    if patient.get("age") is None and patient.get("birth_date") is None:
         raise InvalidInput(
-            "patient age not found in the ordonnance header: add a line such as "
-            "'Mme DUPONT, 84 ans' or 'née le 04/05/1941'"
+            f"patient age not found in {source}: add a line such as "
+            "'Mme DUPONT, 84 ans' or 'née le 04/05/1941' to the header, or give the age with the request"
         )
     meds = [MedicationInput(text=line.text[:500]) for line in parsed.lines]
     try:
-        return AnalysisRequest.model_validate({"patient": parsed.patient, "medications": meds}), parsed
+        return AnalysisRequest.model_validate({"patient": patient, "medications": meds})
     except ValidationError as exc:
         raise InvalidInput(describe_validation_error(exc)) from exc
 

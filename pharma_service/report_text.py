@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pharma_service.models import Analysis, MedicationLine
+
+if TYPE_CHECKING:
+    from pharma_service.ocr.pipeline import Reading
 
 _SEVERITY_FR = {
     "critical": "CRITIQUE",
@@ -96,3 +101,22 @@ def _line(m: MedicationLine) -> str:
     if m.posology and m.posology.daily_dose:
         pos = f" — {m.posology.daily_dose.value:g} {m.posology.daily_dose.unit}/j"
     return f"  {m.index + 1}. {m.line}\n     → {subs or '?'} ({_STATUS_FR[m.status.value]}){pos}"
+
+
+def render_reading(reading: Reading) -> str:
+    """What the OCR read: pages, then each drug line with its confidence and why to check it."""
+    out = ["Lecture de l'ordonnance", "=" * 23]
+    for page in reading.pages:
+        turned = f", tournée de {page.rotation}°" if page.rotation else ""
+        out.append(
+            f"Page {page.number} ({page.source}{turned}) : confiance OCR {page.confidence:.0f}/100"
+            + (f" ; {', '.join(page.steps)}" if page.steps else "")
+        )
+    flagged = [line for line in reading.lines if line.needs_check]
+    out.append(f"Lignes lues : {len(reading.lines)}, à vérifier : {len(flagged)}")
+    for line in reading.lines:
+        mark = "À VÉRIFIER" if line.needs_check else "ok"
+        where = f"p.{line.page}" + (f" {list(line.box)}" if line.box else "")
+        out.append(f"  {line.index + 1:>2}. [{mark}] {line.text}  ({line.confidence:.2f}, {where})")
+        out += [f"        - {reason}" for reason in line.reasons]
+    return "\n".join(out) + "\n"

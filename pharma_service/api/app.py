@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Header, Request, Response
+from fastapi import Depends, FastAPI, File, Form, Header, Request, Response, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from pharma_service.engine.kb import KnowledgeBase
-from pharma_service.errors import PharmaError, UnsupportedInput
+from pharma_service.errors import InputTooLarge, InvalidInput, PharmaError, UnsupportedInput
 from pharma_service.inputs import describe_errors
 from pharma_service.models import Analysis, AnalysisRequest
+from pharma_service.ocr.documents import MAX_UPLOAD_BYTES
+from pharma_service.ocr.engine import OcrEngine
+from pharma_service.ocr.pipeline import PrescriptionResult, analyse_prescription
 from pharma_service.plan.render import FORMATS, render
 from pharma_service.service import Engine, analyse_request, plan_request
 
@@ -26,10 +30,25 @@ def get_engine(request: Request) -> Engine:
 EngineDep = Annotated[Engine, Depends(get_engine)]
 
 
-def create_app(engine: Engine | None = None) -> FastAPI:
+def get_ocr(request: Request) -> OcrEngine:
+    """The OCR engine, started on first use so that the API runs (without scans) where
+    Tesseract is not installed; the error then names the packages to install."""
+    if request.app.state.ocr is None:
+        from pharma_service.ocr.engine import TesseractEngine
+
+        request.app.state.ocr = TesseractEngine()
+    ocr: OcrEngine = request.app.state.ocr
+    return ocr
+
+
+OcrDep = Annotated[OcrEngine, Depends(get_ocr)]
+
+
+def create_app(engine: Engine | None = None, ocr: OcrEngine | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.engine = engine or Engine.load()
+        app.state.ocr = ocr
         yield
 
     app = FastAPI(
@@ -92,7 +111,38 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         document = render(plan_request(body, engine=engine), fmt)
         return Response(document, media_type=FORMATS[fmt])
 
+    @app.post("/v1/prescriptions", response_model=PrescriptionResult)
+    def create_prescription(
+        engine: EngineDep,
+        ocr: OcrDep,
+        file: Annotated[UploadFile, File(description="Scan or photo (PNG, JPEG, TIFF, WebP) or PDF.")],
+        patient: Annotated[
+            str | None,
+            Form(description='Patient facts the ordonnance lacks, as JSON, e.g. {"age": 84, "sex": "F"}.'),
+        ] = None,
+    ) -> PrescriptionResult:
+        """Read an ordonnance (OCR) and analyse it: the analysis, and what was read line by line."""
+        raw = file.file.read(MAX_UPLOAD_BYTES + 1)
+        name = file.filename or "upload"
+        if len(raw) > MAX_UPLOAD_BYTES:
+            raise InputTooLarge(
+                f"{name}: over {MAX_UPLOAD_BYTES:,} bytes; scan at 300 dpi or send a smaller photo"
+            )
+        return analyse_prescription(raw, name=name, ocr=ocr, engine=engine, patient=_patient_form(patient))
+
     return app
+
+
+def _patient_form(value: str | None) -> dict[str, Any] | None:
+    if value is None or not value.strip():
+        return None
+    try:
+        data = json.loads(value)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(f'patient: malformed JSON ({exc.msg}); e.g. {{"age": 84, "sex": "F"}}') from exc
+    if not isinstance(data, dict):
+        raise InvalidInput('patient: expected a JSON object, e.g. {"age": 84}')
+    return data
 
 
 def knowledge_summary(kb: KnowledgeBase) -> dict[str, Any]:

@@ -1,0 +1,41 @@
+"""Fix the OCR confusions that change a posology, and only where the context is unambiguous.
+
+Drug names need no fixing here: the normaliser matches them against the referential with
+fuzzy matching. Posologies are numbers and a few words, where one misread character ("l cp"
+for "1 cp", "1-O-1" for "1-0-1") changes the dose; each rule below needs a dose context on
+both sides so that ordinary words are never touched.
+"""
+
+from __future__ import annotations
+
+import re
+
+_UNIT_WORDS = (
+    r"(?:cp|cps|comprim[eé]s?|g[eé]lules?|gel|sachets?|gouttes?|ampoules?|doses?|bouff[eé]es?"
+    r"|c\.?\s?[aà]\s?[cs]|cuill[eè]res?|mg|ml|ui|inj|injections?|patchs?|suppositoires?|fois)"
+)
+
+_RULES: list[tuple[re.Pattern[str], str]] = [
+    # "l cp", "I gélule", "| sachet" -> "1 ..."
+    (re.compile(rf"(?<![\w/])[lI|!](?=\s*{_UNIT_WORDS}\b)", re.IGNORECASE), "1"),
+    # "1/2" read as "l/2", "1/4" as "I/4"
+    (re.compile(r"(?<![\w/])[lI|](?=/[234]\b)"), "1"),
+    # letter O / o inside a dash schedule: "1-O-1", "O-0-1"
+    (
+        re.compile(
+            r"(?<=[0-9½]-)[Oo](?=-[0-9½Oo])|(?<![\w-])[Oo](?=-[0-9½][-\s]?)|(?<=[0-9½]-)[Oo](?![\w-])"
+        ),
+        "0",
+    ),
+    # "1 -0- 1" spacing variants are read by the posology parser; "1—0—1" dashes are not
+    (re.compile(r"(?<=\d)\s*[—–]\s*(?=\d)"), "-"),
+    # "20 rng" / "20 mq" for "mg"
+    (re.compile(r"(?<=\d)\s?(?:rng|mq|rnq)\b"), " mg"),
+]
+
+
+def correct_line(text: str) -> str:
+    for _ in range(2):  # "1-O-O": the second O has a digit before it only after the first fix
+        for pattern, replacement in _RULES:
+            text = pattern.sub(replacement, text)
+    return text

@@ -1,0 +1,109 @@
+"""From OCR lines to the text of the ordonnance, keeping where each line came from.
+
+The text parser (pharma_service.parsing.ordonnance_text) reads continuation lines by their
+indentation, so the layout turns each line's left edge into leading spaces. Lines are put in
+reading order by rows: a two-column header gives one line per column on the same row.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import dataclass
+
+from pharma_service.ocr.engine import Box, OcrLine
+
+
+@dataclass(frozen=True)
+class PlacedLine:
+    page: int
+    text: str  # with leading spaces for its indentation
+    confidence: float  # 0-100
+    box: Box | None  # on the original page; None for a PDF text layer
+
+
+@dataclass(frozen=True)
+class PageGeometry:
+    """How the page read relates to the page received: turned, scaled, then straightened."""
+
+    original_size: tuple[int, int]  # after EXIF orientation
+    rotation: int  # clockwise, multiple of 90
+    scale: float
+    skew_degrees: float  # counter-clockwise, PIL convention
+    read_size: tuple[int, int]  # size of the image given to the OCR
+
+    def to_original(self, box: Box) -> Box:
+        corners = [(box[0], box[1]), (box[2], box[1]), (box[0], box[3]), (box[2], box[3])]
+        points = [self._point_to_original(x, y) for x, y in corners]
+        xs = [p[0] for p in points]
+        ys = [p[1] for p in points]
+        w, h = self.original_size
+        return (
+            max(0, round(min(xs))),
+            max(0, round(min(ys))),
+            min(w, round(max(xs))),
+            min(h, round(max(ys))),
+        )
+
+    def _point_to_original(self, x: float, y: float) -> tuple[float, float]:
+        # 1. undo the deskew rotation (PIL rotates about the centre, expanding the canvas)
+        w0, h0 = self.original_size
+        turned = (h0, w0) if self.rotation in (90, 270) else (w0, h0)
+        sw, sh = turned[0] * self.scale, turned[1] * self.scale
+        if self.skew_degrees:
+            theta = math.radians(self.skew_degrees)
+            dx, dy = x - self.read_size[0] / 2, y - self.read_size[1] / 2
+            x = dx * math.cos(theta) - dy * math.sin(theta) + sw / 2
+            y = dx * math.sin(theta) + dy * math.cos(theta) + sh / 2
+        # 2. undo the scale
+        x, y = x / self.scale, y / self.scale
+        # 3. undo the quarter turn
+        tw, th = turned
+        if self.rotation == 90:
+            return y, tw - x
+        if self.rotation == 180:
+            return tw - x, th - y
+        if self.rotation == 270:
+            return th - y, x
+        return x, y
+
+
+def place_lines(lines: list[OcrLine], page: int, geometry: PageGeometry | None) -> list[PlacedLine]:
+    """Lines in reading order with their indentation, boxes mapped back to the page."""
+    lines = [ln for ln in lines if ln.words]
+    if not lines:
+        return []
+    char_width = _char_width(lines)
+    margin = min(ln.box[0] for ln in lines)
+    placed = []
+    for line in _reading_order(lines):
+        indent = max(0, round((line.box[0] - margin) / char_width))
+        box = geometry.to_original(line.box) if geometry else line.box
+        placed.append(PlacedLine(page, " " * indent + line.text, line.confidence, box))
+    return placed
+
+
+def text_lines(text: str, page: int) -> list[PlacedLine]:
+    """The lines of a PDF text layer: exact text, no box."""
+    return [PlacedLine(page, ln.rstrip(), 100.0, None) for ln in text.splitlines() if ln.strip()]
+
+
+def _reading_order(lines: list[OcrLine]) -> list[OcrLine]:
+    """Top to bottom by rows; within a row (vertical overlap over half a line), left to right."""
+    by_top = sorted(lines, key=lambda ln: (ln.box[1] + ln.box[3]) / 2)
+    rows: list[list[OcrLine]] = []
+    for line in by_top:
+        top, bottom = line.box[1], line.box[3]
+        if rows:
+            last = rows[-1][0].box
+            overlap = min(bottom, last[3]) - max(top, last[1])
+            if overlap > 0.5 * min(bottom - top, last[3] - last[1]):
+                rows[-1].append(line)
+                continue
+        rows.append([line])
+    return [ln for row in rows for ln in sorted(row, key=lambda ln: ln.box[0])]
+
+
+def _char_width(lines: list[OcrLine]) -> float:
+    widths = [(w.box[2] - w.box[0]) / len(w.text) for ln in lines for w in ln.words if len(w.text) >= 3]
+    return max(1.0, statistics.median(widths)) if widths else 10.0

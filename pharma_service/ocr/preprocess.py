@@ -1,0 +1,159 @@
+"""Page clean-up before OCR: each step is one small function with a measured reason.
+
+The order matters: grayscale, bring the text to the size Tesseract reads best, flatten
+uneven lighting (phone photos), then straighten the page. Each step works on a reduced
+copy where it can, because a 300-dpi A4 page is 8.7 Mpx and the pipeline must add little
+to Tesseract's own time (benchmarks/RESULTS.md, "Ordonnance OCR").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from PIL import Image, ImageFilter, ImageOps
+
+# Tesseract's LSTM reads best with capital letters about 30-40 px high; phone photos of a
+# whole A4 page carry 12-18 px letters and scans at 300 dpi about 40 px.
+TARGET_LETTER_PX = 36.0
+MAX_UPSCALE = 2.5
+MAX_SKEW_DEGREES = 6.0
+
+
+@dataclass
+class Prepared:
+    image: Image.Image
+    scale: float = 1.0  # page pixels = original pixels * scale
+    skew_degrees: float = 0.0
+    steps: list[str] = field(default_factory=list)
+
+
+def prepare(image: Image.Image) -> Prepared:
+    gray = ImageOps.grayscale(image) if image.mode != "L" else image
+    prepared = Prepared(gray)
+    _rescale(prepared)
+    _flatten_background(prepared)
+    _deskew(prepared)
+    return prepared
+
+
+def rotate(image: Image.Image, clockwise_degrees: int) -> Image.Image:
+    """Rotate by a multiple of 90 degrees clockwise (lossless)."""
+    transposes = {
+        90: Image.Transpose.ROTATE_270,
+        180: Image.Transpose.ROTATE_180,
+        270: Image.Transpose.ROTATE_90,
+    }
+    step = transposes.get(clockwise_degrees % 360)
+    return image if step is None else image.transpose(step)
+
+
+def letter_height(gray: Image.Image) -> float | None:
+    """Median height of the dark connected row-runs: a cheap estimate of the text size.
+
+    Works on a column band of a binarised copy: each text line gives one run of rows holding
+    ink; the median run height is the height of a line of letters (ascenders included).
+    """
+    factor = max(1, gray.size[0] // 1200)
+    small = np.asarray(gray.reduce(factor) if factor > 1 else gray, dtype=np.uint8)
+    ink = small < _otsu(small)
+    band_runs: list[int] = []
+    cols = ink.shape[1]
+    for start in range(0, cols, max(1, cols // 4)):
+        band = ink[:, start : start + max(1, cols // 4)]
+        rows = band.mean(axis=1) > 0.004
+        band_runs.extend(_run_lengths(rows))
+    runs = [r for r in band_runs if r >= 3]
+    if len(runs) < 5:
+        return None
+    return float(np.median(runs)) * factor
+
+
+# --------------------------------------------------------------------------- steps
+
+
+def _rescale(prepared: Prepared) -> None:
+    measured = letter_height(prepared.image)
+    if measured is None:
+        return
+    factor = TARGET_LETTER_PX / measured
+    if factor > 1.25:
+        factor = min(factor, MAX_UPSCALE)
+        w, h = prepared.image.size
+        prepared.image = prepared.image.resize(
+            (round(w * factor), round(h * factor)), Image.Resampling.LANCZOS
+        )
+        prepared.scale *= factor
+        prepared.steps.append(f"upscale x{factor:.2f}")
+
+
+def _flatten_background(prepared: Prepared) -> None:
+    """Divide by a blurred background estimate: shadows and grey paper become white."""
+    gray = prepared.image
+    small = gray.reduce(8) if min(gray.size) > 400 else gray
+    # The paper is the bright part: spread it over the text with a max filter, then blur.
+    background = small.filter(ImageFilter.MaxFilter(5)).filter(ImageFilter.GaussianBlur(6))
+    bg = np.asarray(background, dtype=np.float32)
+    if float(np.percentile(bg, 5)) > 215 and float(bg.max() - bg.min()) < 40:
+        return  # already a clean white page: nothing to gain, keep the time
+    bg_full = np.asarray(background.resize(gray.size, Image.Resampling.BILINEAR), dtype=np.float32)
+    page = np.asarray(gray, dtype=np.float32)
+    flat = np.clip(page / np.maximum(bg_full, 1.0) * 255.0, 0, 255).astype(np.uint8)
+    prepared.image = ImageOps.autocontrast(Image.fromarray(flat), cutoff=(1, 0))
+    prepared.steps.append("flatten background")
+
+
+def _deskew(prepared: Prepared) -> None:
+    angle = skew_angle(prepared.image)
+    if abs(angle) < 0.3:
+        return
+    prepared.image = prepared.image.rotate(
+        angle, resample=Image.Resampling.BILINEAR, expand=True, fillcolor=255
+    )
+    prepared.skew_degrees = angle
+    prepared.steps.append(f"deskew {angle:+.1f}°")
+
+
+def skew_angle(gray: Image.Image) -> float:
+    """Counter-clockwise angle (degrees) that makes the text lines horizontal.
+
+    Projection profiles: rotated by the right angle, the rows of a text page alternate
+    between ink and paper, so the variance of the row sums is highest. Coarse then fine.
+    """
+    factor = max(1, max(gray.size) // 900)
+    small = gray.reduce(factor) if factor > 1 else gray
+    arr = np.asarray(small, dtype=np.uint8)
+    ink = Image.fromarray(((arr < _otsu(arr)) * 255).astype(np.uint8))
+
+    def score(angle: float) -> float:
+        rotated = np.asarray(ink.rotate(angle, resample=Image.Resampling.NEAREST), dtype=np.float32)
+        return float(np.var(rotated.sum(axis=1)))
+
+    best = max(np.arange(-MAX_SKEW_DEGREES, MAX_SKEW_DEGREES + 0.01, 1.0), key=score)
+    fine = np.arange(best - 0.8, best + 0.81, 0.2)
+    return round(float(max(fine, key=score)), 2)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _otsu(arr: np.ndarray) -> float:
+    hist = np.bincount(arr.ravel(), minlength=256).astype(np.float64)
+    total = hist.sum()
+    if total == 0:
+        return 128.0
+    levels = np.arange(256)
+    weight_bg = np.cumsum(hist)
+    weight_fg = total - weight_bg
+    mean_cum = np.cumsum(hist * levels)
+    mean_total = mean_cum[-1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        between = (mean_total * weight_bg / total - mean_cum) ** 2 / (weight_bg * weight_fg)
+    between = np.nan_to_num(between)
+    return float(np.argmax(between))
+
+
+def _run_lengths(mask: np.ndarray) -> list[int]:
+    padded = np.concatenate(([False], mask, [False])).astype(np.int8)
+    edges = np.flatnonzero(np.diff(padded))
+    return [int(b - a) for a, b in zip(edges[::2], edges[1::2], strict=True)]

@@ -1,0 +1,170 @@
+"""Pre-processing, layout and OCR corrections, each on its own."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from ocr_pages import render_page
+from PIL import Image, ImageFilter
+
+from pharma_service.ocr.corrections import correct_line
+from pharma_service.ocr.engine import OcrLine, Word
+from pharma_service.ocr.layout import PageGeometry, place_lines, text_lines
+from pharma_service.ocr.preprocess import letter_height, prepare, rotate, skew_angle
+
+
+@pytest.fixture(scope="module")
+def page() -> Image.Image:
+    return render_page(size=(1240, 1754), font_px=22)
+
+
+# --------------------------------------------------------------------------- pre-processing
+
+
+@pytest.mark.parametrize("angle", [-4.0, -1.5, 2.0, 3.5])
+def test_skew_is_measured(page: Image.Image, angle: float) -> None:
+    tilted = page.rotate(angle, expand=True, fillcolor=255)
+    # skew_angle returns the rotation that straightens the page: the opposite of the tilt
+    assert skew_angle(tilted) == pytest.approx(-angle, abs=0.4)
+
+
+def test_straight_page_is_not_rotated(page: Image.Image) -> None:
+    prepared = prepare(page)
+    assert prepared.skew_degrees == 0.0
+    assert not any(step.startswith("deskew") for step in prepared.steps)
+
+
+def test_letter_height_follows_the_font() -> None:
+    small = letter_height(render_page(size=(1240, 1754), font_px=20))
+    large = letter_height(render_page(size=(2480, 3508), font_px=44))
+    assert small is not None and large is not None
+    assert 15 <= small <= 30
+    assert large == pytest.approx(small * 2.2, rel=0.25)
+
+
+def test_low_resolution_photo_is_upscaled() -> None:
+    photo = render_page(size=(620, 877), font_px=11)
+    prepared = prepare(photo)
+    assert prepared.scale > 1.5
+    assert prepared.image.width == round(620 * prepared.scale)
+
+
+def test_shadowed_page_is_flattened(page: Image.Image) -> None:
+    arr = np.asarray(page, dtype=np.float32)
+    gradient = np.linspace(0.45, 1.0, arr.shape[1], dtype=np.float32)[None, :]
+    shadowed = Image.fromarray((arr * gradient).astype(np.uint8))
+    prepared = prepare(shadowed)
+    assert "flatten background" in prepared.steps
+    out = np.asarray(prepared.image)
+    paper = out[50:150, 20:120]  # a blank corner in the shadow
+    assert paper.mean() > 230
+
+
+def test_clean_300_dpi_scan_keeps_its_pixels() -> None:
+    assert prepare(render_page()).steps == []
+
+
+def test_quarter_turns_compose(page: Image.Image) -> None:
+    assert np.array_equal(np.asarray(rotate(rotate(page, 90), 270)), np.asarray(page))
+    assert rotate(page, 90).size == (page.height, page.width)
+
+
+# --------------------------------------------------------------------------- geometry
+
+
+@pytest.mark.parametrize("rotation", [0, 90, 180, 270])
+@pytest.mark.parametrize("skew", [0.0, 3.0, -2.5])
+def test_boxes_map_back_to_the_page_received(rotation: int, skew: float) -> None:
+    original = Image.new("L", (400, 300), 255)
+    original.paste(0, (50, 70, 60, 80))  # a 10x10 dark square
+    read = rotate(original, rotation)
+    read = read.resize((read.width * 2, read.height * 2), Image.Resampling.NEAREST)
+    if skew:
+        read = read.rotate(skew, expand=True, fillcolor=255)
+    ys, xs = np.nonzero(np.asarray(read) < 128)
+    box = (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
+    geometry = PageGeometry((400, 300), rotation, 2.0, skew, read.size)
+    left, top, right, bottom = geometry.to_original(box)
+    assert (left, top) == pytest.approx((50, 70), abs=3)
+    assert (right, bottom) == pytest.approx((60, 80), abs=3)
+
+
+# --------------------------------------------------------------------------- layout
+
+
+def _line(text: str, left: int, top: int, confidence: float = 90.0) -> OcrLine:
+    words, x = [], left
+    for token in text.split():
+        words.append(Word(token, confidence, (x, top, x + 20 * len(token), top + 40)))
+        x += 20 * (len(token) + 1)
+    return OcrLine(words)
+
+
+def test_reading_order_is_by_rows_then_columns() -> None:
+    lines = [
+        _line("1) SIMVASTATINE 40 mg", 100, 500),
+        _line("Le 12/11/2026", 1500, 102),
+        _line("Dr Claire LEROY", 100, 100),
+        _line("1 cp le soir", 200, 560),
+    ]
+    placed = place_lines(lines, 1, None)
+    assert [p.text.strip() for p in placed] == [
+        "Dr Claire LEROY",
+        "Le 12/11/2026",
+        "1) SIMVASTATINE 40 mg",
+        "1 cp le soir",
+    ]
+
+
+def test_indentation_becomes_leading_spaces() -> None:
+    placed = place_lines([_line("AMIODARONE 200 mg", 100, 100), _line("1 cp le matin", 200, 160)], 1, None)
+    assert placed[0].text == "AMIODARONE 200 mg"
+    assert placed[1].text == " " * 5 + "1 cp le matin"
+
+
+def test_pdf_text_lines_have_no_box() -> None:
+    placed = text_lines("Mme X, 80 ans\n\n1) DOLIPRANE 1000 mg\n", page=2)
+    assert [(p.page, p.text, p.box) for p in placed] == [
+        (2, "Mme X, 80 ans", None),
+        (2, "1) DOLIPRANE 1000 mg", None),
+    ]
+
+
+# --------------------------------------------------------------------------- corrections
+
+
+@pytest.mark.parametrize(
+    ("read", "meant"),
+    [
+        ("l cp le soir", "1 cp le soir"),
+        ("I gélule matin et soir", "1 gélule matin et soir"),
+        ("| sachet par jour", "1 sachet par jour"),
+        ("l/2 cp le matin", "1/2 cp le matin"),
+        ("1-O-1", "1-0-1"),
+        ("O-0-1", "0-0-1"),
+        ("1-0-O", "1-0-0"),
+        ("1—0—1", "1-0-1"),
+        ("AMLODIPINE 5 rng", "AMLODIPINE 5 mg"),
+    ],
+)
+def test_posology_confusions_are_fixed(read: str, meant: str) -> None:
+    assert correct_line(read) == meant
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Il prend 1 cp le soir",
+        "LEVOTHYROX 75 µg : 1 cp le matin",
+        "OMEPRAZOLE 20 mg : 1 gélule",
+        "Mme O-Neill Lucie",
+        "Clairance : 55 ml/min",
+        "Signature",
+    ],
+)
+def test_ordinary_text_is_left_alone(text: str) -> None:
+    assert correct_line(text) == text
+
+
+def test_blurred_page_still_has_a_letter_height(page: Image.Image) -> None:
+    assert letter_height(page.filter(ImageFilter.GaussianBlur(1.5))) is not None
