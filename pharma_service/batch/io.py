@@ -77,6 +77,13 @@ def render_report(result: ScreeningResult) -> str:
         .head(15)
     )
     pim = f.filter(pl.col("category") == "pim").group_by("rule").len().sort("len", descending=True).head(15)
+    omissions = (
+        f.filter(pl.col("category") == "omission")
+        .group_by("rule", "drugs")
+        .len()
+        .sort("len", "rule", "drugs", descending=[True, False, False])
+        .head(15)
+    )
     top = p.head(50)
     rows = "".join(
         f"<tr><td>{html.escape(str(r['patient_id']))}</td><td>{r['age']}</td><td>{r['molecules']}</td>"
@@ -97,6 +104,12 @@ th{{background:#e6eef6}} .kpi{{display:inline-block;margin-right:28px;font-size:
 {_bars("Charge anticholinergique (ACB) : nombre de patients par score", acb_rows)}
 {_bars("Interactions les plus fréquentes", [(f"{d} ({lv})", n) for d, lv, n in inter.iter_rows()])}
 {_bars("Médicaments potentiellement inappropriés les plus fréquents", list(pim.iter_rows()))}
+{
+        _bars(
+            "Omissions les plus fréquentes (critères START évaluables sur les seuls médicaments)",
+            [(f"{r} ({d})", n) for r, d, n in omissions.iter_rows()],
+        )
+    }
 <h3>Les 50 patients au score de risque le plus élevé</h3>
 <table><tr><th>Patient</th><th>Âge</th><th>Molécules</th><th>Score</th><th>Principales raisons</th></tr>
 {rows}</table>

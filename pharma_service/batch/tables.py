@@ -28,7 +28,12 @@ class KnowledgeTables:
     acb: pl.DataFrame  # substance_key, scale, score
     qt: pl.DataFrame  # substance_key (QT-prolonging)
     pim: pl.DataFrame  # criterion, source, substance_key (drug-only criteria)
-    renal: pl.DataFrame  # criterion, substance_key, crcl_below, crcl_at_least
+    renal: pl.DataFrame  # criterion, substance_key, crcl_below, crcl_at_least, min_age
+    # Omissions (START) whose trigger and missing treatment are drugs only: the trigger
+    # substances with the status the engine gives without posology, and the treatments
+    # any of which silences the criterion.
+    omissions: pl.DataFrame  # criterion, substance_key, min_age, status
+    treatments: pl.DataFrame  # criterion, substance_key
 
 
 def build_tables(kb: KnowledgeBase) -> KnowledgeTables:
@@ -64,6 +69,7 @@ def build_tables(kb: KnowledgeBase) -> KnowledgeTables:
         ),
         pim=_drug_only_criteria(kb, ("pim",)),
         renal=_renal_criteria(kb),
+        **_omission_criteria(kb),
     )
     return _as_enum(tables)
 
@@ -87,6 +93,8 @@ def _as_enum(tables: KnowledgeTables) -> KnowledgeTables:
         qt=cast(tables.qt, "substance_key"),
         pim=cast(tables.pim, "substance_key"),
         renal=cast(tables.renal, "substance_key"),
+        omissions=cast(tables.omissions, "substance_key"),
+        treatments=cast(tables.treatments, "substance_key"),
     )
 
 
@@ -182,3 +190,40 @@ def _renal_criteria(kb: KnowledgeBase) -> pl.DataFrame:
         },
         orient="row",
     )
+
+
+def _omission_criteria(kb: KnowledgeBase) -> dict[str, pl.DataFrame]:
+    """Omissions a dispensing table can evaluate: a drug trigger, a missing drug, an age at most.
+
+    "Regular use" (not as needed) is a posology, which dispensing data do not carry: such
+    a criterion is reported "to verify", as the per-patient engine reports it without
+    posology; one about "as needed" use is never known and left to the engine.
+    """
+    triggers = []
+    treatments = []
+    for pack in kb.criteria_packs:
+        for crit in pack.criteria:
+            when = crit.when
+            if crit.category != "omission" or crit.drugs is None or when.without_any is None:
+                continue
+            if when.model_dump(exclude_defaults=True).keys() - {"min_age", "without_any", "regular_use"}:
+                continue
+            if when.regular_use is False:
+                continue
+            status = "to_verify" if when.regular_use else "confirmed"
+            d = crit.drugs
+            for key in _matching_substances(kb, d.atc, d.substances, d.exclude_atc, d.exclude_substances):
+                triggers.append((crit.id, key, when.min_age or 0, status))
+            w = when.without_any
+            for key in _matching_substances(kb, w.atc, w.substances, w.exclude_atc, w.exclude_substances):
+                treatments.append((crit.id, key))
+    return {
+        "omissions": pl.DataFrame(
+            triggers,
+            schema={"criterion": pl.Utf8, "substance_key": pl.Utf8, "min_age": pl.Int64, "status": pl.Utf8},
+            orient="row",
+        ),
+        "treatments": pl.DataFrame(
+            treatments, schema={"criterion": pl.Utf8, "substance_key": pl.Utf8}, orient="row"
+        ),
+    }

@@ -2,9 +2,9 @@
 
 The per-patient engine is given the same rows (one line per identifier) without
 posology or diagnoses, as batch works without them; the comparison covers
-interactions and their levels, drug-only inappropriate-drug criteria, renal
-criteria on clearance, anticholinergic totals, QT-prolonging drug counts and
-Iatroprev eligibility.
+interactions with their levels and statuses, drug-only inappropriate-drug criteria,
+renal criteria on clearance, drug-only omissions with their statuses,
+anticholinergic totals, QT-prolonging drug counts and Iatroprev eligibility.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import pytest
 import yaml
 
 from pharma_service.batch.screen import ScreeningResult, screen
-from pharma_service.batch.tables import KnowledgeTables, build_tables
+from pharma_service.batch.tables import KnowledgeTables
 from pharma_service.engine.checks.qt import QT_CATEGORIES
 from pharma_service.engine.kb import DEFAULT_RULES_DIR
 from pharma_service.errors import InvalidInput
@@ -40,11 +40,6 @@ def _generator() -> ModuleType:
     sys.modules[spec.name] = module  # dataclasses in the module look themselves up there
     spec.loader.exec_module(module)
     return module
-
-
-@pytest.fixture(scope="module")
-def tables(engine: Engine) -> KnowledgeTables:
-    return build_tables(engine.kb)
 
 
 @pytest.fixture(scope="module")
@@ -100,6 +95,10 @@ def test_batch_equals_the_per_patient_engine(
     window = dispensations.filter(pl.col("dispensing_date").is_between(start, REF, closed="right"))
     pim_rules = set(tables.pim["criterion"])
     renal_rules = set(tables.renal["criterion"])
+    omission_rules = set(tables.omissions["criterion"])
+    # The engine names a drug by its substance's display name; batch by its key.
+    names = {key: s.name for key, s in engine.kb.referential.substances.items()}
+    omissions_seen = 0
     crcl = dict(zip(patients["patient_id"], patients["crcl_ml_min"], strict=True))
     checked = 0
     for row in result.patients.iter_rows(named=True):
@@ -108,12 +107,14 @@ def test_batch_equals_the_per_patient_engine(
         analysis = _per_patient(engine, rows, row["age"], crcl.get(pid))
         mine = result.findings.filter(pl.col("patient_id") == pid)
         engine_pairs = {
-            (f.id.split("|")[-1], f.level.value)
+            (f.id.split("|")[-1], f.level.value, f.status)
             for f in analysis.findings
             if f.category.value == "interaction" and f.level is not None
         }
-        batch_interactions = mine.filter(pl.col("category") == "interaction").select("drugs", "level")
-        batch_pairs = {(d.replace(" + ", "+"), lv) for d, lv in batch_interactions.iter_rows()}
+        batch_interactions = mine.filter(pl.col("category") == "interaction").select(
+            "drugs", "level", "status"
+        )
+        batch_pairs = {(d.replace(" + ", "+"), lv, st) for d, lv, st in batch_interactions.iter_rows()}
         assert batch_pairs == engine_pairs, pid
 
         def fired(category: str, rules: set[str], findings: Any = analysis.findings) -> set[str]:
@@ -128,12 +129,26 @@ def test_batch_equals_the_per_patient_engine(
 
         assert set(mine.filter(pl.col("category") == "pim")["rule"]) == fired("pim", pim_rules), pid
         assert set(mine.filter(pl.col("category") == "renal")["rule"]) == fired("renal", renal_rules), pid
+        # Omissions on drugs only: the engine's findings, with their status (a criterion on
+        # regular use stays "to verify" without posology, in batch as in the engine).
+        engine_omissions = {
+            (c["id"], d.name, c["status"])
+            for f in analysis.findings
+            if f.category.value == "omission"
+            for c in f.codes.get("criteria", [])
+            if c["id"] in omission_rules
+            for d in f.drugs
+        }
+        batch_omissions = mine.filter(pl.col("category") == "omission").select("rule", "drugs", "status")
+        assert {(r, names[d], st) for r, d, st in batch_omissions.iter_rows()} == engine_omissions, pid
+        omissions_seen += len(engine_omissions)
         assert row["acb"] == analysis.scores["anticholinergic"]["acb"]["total"], pid
         qt = [d for d in analysis.scores["qt"]["qt_drugs"] if QT_CATEGORIES & set(d["categories"])]
         assert row["qt_drugs"] == len(qt), pid
         assert row["eligible_iatroprev"] == analysis.eligibility["programmes"]["iatroprev"]["eligible"], pid
         checked += 1
     assert checked == result.patients.height > 100
+    assert omissions_seen > 0  # the cohort reaches them: the comparison is not vacuous
     assert result.summary["rows_unresolved"] >= 1
     planted = result.patients.filter(pl.col("patient_id") == 1)
     assert planted["unresolved_rows"].item() >= 1
