@@ -16,6 +16,10 @@ _UNIT_WORDS = (
 )
 
 _RULES: list[tuple[re.Pattern[str], str]] = [
+    # stray marks before a line (a lost "1." read as ".", a speck read as "‘"): keep the indent
+    (re.compile(r"^(\s*)[.,'‘’`´_|:;~]+\s*(?=[A-ZÀ-Ý0-9])"), r"\1"),
+    # a number read with a colon or comma: "2: ACIDE", "9:PRAVASTATINE" -> "2) ..."
+    (re.compile(r"^(\s*\d{1,2})\s*[:;,]\s*(?=[A-ZÀ-Ý]{3})"), r"\1) "),
     # "l cp", "I gélule", "| sachet" -> "1 ..."
     (re.compile(rf"(?<![\w/])[lI|!](?=\s*{_UNIT_WORDS}\b)", re.IGNORECASE), "1"),
     # "1/2" read as "l/2", "1/4" as "I/4"

@@ -389,10 +389,29 @@ def _continues(line: str, indent: int, strict: bool) -> bool:
         return False
     if _patient_facts(folded, {}):
         return False
+    if _POSOLOGY_START.match(folded) is None and (
+        _not_posology(line.strip(), folded) or _STRENGTH_LINE.match(folded) is not None
+    ):
+        return False  # indented, yet a footer, the prescriber's name, or the next drug
     if not strict:
         return True
     p = parse_posology(line)
     return p.intakes_per_day is not None or p.as_needed or p.unit is not None
+
+
+# Words of the footer of an ordonnance, which centred or right-aligned, looks indented.
+_FOOTER = re.compile(
+    r"(?<![a-z])(?:ordonnance|renseignements?|secretariat|signature|cachet|conventionne|carte\s+vitale"
+    r"|page\s*\d|pharmacien|medecin|docteur|dr|valable|tel|fax|courriel|e-?mail)(?![a-z])"
+)
+
+
+def _not_posology(line: str, folded: str) -> bool:
+    words = folded.split()
+    first = words[0].strip(".,:;") if words else ""
+    return (
+        first in _NOT_DRUG_WORDS or _FOOTER.search(folded) is not None or _prescriber_facts(line, folded, {})
+    )
 
 
 class _Drug:

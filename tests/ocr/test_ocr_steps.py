@@ -145,6 +145,10 @@ def test_pdf_text_lines_have_no_box() -> None:
         ("1-0-O", "1-0-0"),
         ("1—0—1", "1-0-1"),
         ("AMLODIPINE 5 rng", "AMLODIPINE 5 mg"),
+        ("  . BETAHISTINE 8 mg", "  BETAHISTINE 8 mg"),
+        ("2: ACIDE ACETYLSALICYLIQUE 75 mg", "2) ACIDE ACETYLSALICYLIQUE 75 mg"),
+        ("9:PRAVASTATINE 20 mg", "9) PRAVASTATINE 20 mg"),
+        ("‘Tel. 03 26 28 34 14", "Tel. 03 26 28 34 14"),
     ],
 )
 def test_posology_confusions_are_fixed(read: str, meant: str) -> None:
@@ -159,6 +163,8 @@ def test_posology_confusions_are_fixed(read: str, meant: str) -> None:
         "OMEPRAZOLE 20 mg : 1 gélule",
         "Mme O-Neill Lucie",
         "Clairance : 55 ml/min",
+        "Poids : 61 kg",
+        "1 cp le matin: 1-0-0",
         "Signature",
     ],
 )
