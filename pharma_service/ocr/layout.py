@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 from pharma_service.ocr.engine import Box, OcrLine
 
-
 # A gap wider than this many characters separates columns; a number and its drug
 # ("1)    FLUDEX") are closer than that in every layout of the corpus.
 COLUMN_GAP_CHARS = 6
