@@ -50,6 +50,7 @@ class RawDrugLine(BaseModel):
     ald: bool | None = Field(
         default=None, description="True in the ALD zone of a bizone form, False out of it."
     )
+    continued: bool = Field(default=False, description="The posology continues on the next lines.")
 
 
 class ParsedOrdonnance(BaseModel):
@@ -414,6 +415,10 @@ def _not_posology(line: str, folded: str) -> bool:
     )
 
 
+# "NAME 40 mg : 1 cp le soir" or "NAME 40 mg - 1 cp": a posology announced on the drug line.
+_INLINE_POSOLOGY = re.compile(r":|\s[-–—]\s")
+
+
 class _Drug:
     __slots__ = ("ald", "continuation", "indent", "number", "text")
 
@@ -427,11 +432,19 @@ class _Drug:
     def build(self) -> RawDrugLine:
         parts = [self.text, *self.continuation]
         _, inline = split_prescription_line(self.text)
+        if self.continuation and inline and not _INLINE_POSOLOGY.search(self.text):
+            # The posology goes on over the next lines. What follows the name is part of it
+            # only when it is a schedule ("1 cp le soir"), not a strength or form
+            # ("MACROGOL 4000 10 g", "OMIX L.P. 0,4 mg") that would read as a dose to take.
+            found = parse_posology(inline)
+            if found.intakes_per_day is None and not found.as_needed:
+                inline = None
         posology = [p for p in (inline, *self.continuation) if p]
         return RawDrugLine(
             number=self.number,
             text=" ; ".join(parts),
             posology_text=" ; ".join(posology) if posology else None,
+            continued=bool(self.continuation),
             ald=self.ald,
         )
 

@@ -16,7 +16,7 @@ from pharma_service.ocr.engine import FakeEngine, OcrUnavailable, TesseractEngin
 from pharma_service.ocr.pipeline import CHECK_THRESHOLD, analyse_prescription
 from pharma_service.service import Engine, analyse_request
 
-BLANK_PNG = encode(Image.new("L", (800, 1100), 255), "PNG")
+BLANK_PNG = encode(Image.new("L", (2480, 3508), 255), "PNG")  # a blank A4 page at 300 dpi
 
 
 def _fake(lines: list[tuple[str, float]], **kwargs: int | None) -> FakeEngine:
@@ -46,7 +46,7 @@ def test_a_line_and_its_continuation_share_one_box(engine: Engine) -> None:
     amiodarone = result.reading.lines[2]
     assert amiodarone.box is not None
     _, top, _, bottom = amiodarone.box
-    assert bottom - top > 100  # two rows of 60 px
+    assert bottom - top == 100  # two rows of 40 px, 60 px apart
     assert amiodarone.page == 1
 
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from ocr_pages import render_page
-from PIL import Image, ImageFilter
+from PIL import Image
 
 from pharma_service.ocr.corrections import correct_line
 from pharma_service.ocr.engine import OcrLine, Word
 from pharma_service.ocr.layout import PageGeometry, place_lines, text_lines
-from pharma_service.ocr.preprocess import letter_height, prepare, rotate, skew_angle
+from pharma_service.ocr.preprocess import prepare, rotate, skew_angle
 
 
 @pytest.fixture(scope="module")
@@ -28,25 +28,28 @@ def test_skew_is_measured(page: Image.Image, angle: float) -> None:
     assert skew_angle(tilted) == pytest.approx(-angle, abs=0.4)
 
 
+def test_blank_page_has_no_skew() -> None:
+    assert skew_angle(Image.new("L", (1240, 1754), 255)) == 0.0
+
+
 def test_straight_page_is_not_rotated(page: Image.Image) -> None:
     prepared = prepare(page)
     assert prepared.skew_degrees == 0.0
     assert not any(step.startswith("deskew") for step in prepared.steps)
 
 
-def test_letter_height_follows_the_font() -> None:
-    small = letter_height(render_page(size=(1240, 1754), font_px=20))
-    large = letter_height(render_page(size=(2480, 3508), font_px=44))
-    assert small is not None and large is not None
-    assert 15 <= small <= 30
-    assert large == pytest.approx(small * 2.2, rel=0.25)
-
-
 def test_low_resolution_photo_is_upscaled() -> None:
-    photo = render_page(size=(620, 877), font_px=11)
+    photo = render_page(size=(1000, 1414), font_px=18)  # an A4 page at 121 dpi
     prepared = prepare(photo)
-    assert prepared.scale > 1.5
-    assert prepared.image.width == round(620 * prepared.scale)
+    assert prepared.scale == pytest.approx(2.07, abs=0.01)  # to 250 dpi
+    assert prepared.image.width == round(1000 * prepared.scale)
+
+
+def test_600_dpi_scan_is_reduced() -> None:
+    scan = render_page(size=(4960, 7016), font_px=88)
+    prepared = prepare(scan)
+    assert prepared.scale == pytest.approx(0.5, abs=0.01)
+    assert prepared.steps[0] == "downscale x0.50"
 
 
 def test_shadowed_page_is_flattened(page: Image.Image) -> None:
@@ -170,7 +173,3 @@ def test_posology_confusions_are_fixed(read: str, meant: str) -> None:
 )
 def test_ordinary_text_is_left_alone(text: str) -> None:
     assert correct_line(text) == text
-
-
-def test_blurred_page_still_has_a_letter_height(page: Image.Image) -> None:
-    assert letter_height(page.filter(ImageFilter.GaussianBlur(1.5))) is not None

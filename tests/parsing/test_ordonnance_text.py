@@ -53,6 +53,7 @@ def test_reference_example() -> None:
             number=2,
             text="KARDEGIC 75 mg, sachet ; 1 sachet par jour à midi",
             posology_text="1 sachet par jour à midi",
+            continued=True,
         ),
         RawDrugLine(
             number=3,
@@ -316,4 +317,18 @@ LEVOTHYROX 50 microgrammes
     assert [line.text for line in parsed.lines] == [
         "LEVOTHYROX 50 microgrammes ; 1 cp par jour le matin",
         "INEXIUM 20 mg ; 0-0-1 QSP 3 mois",
+    ]
+
+
+def test_a_strength_before_a_posology_on_the_next_line_is_not_a_dose() -> None:
+    text = """Mme X, 80 ans
+MACROGOL 4000 10 g
+   1 sachet par jour
+Atorvastatine 20 mg 1 cp le soir
+   pendant 3 mois
+"""
+    lines = parse_ordonnance_text(text).lines
+    assert [(line.posology_text, line.continued) for line in lines] == [
+        ("1 sachet par jour", True),
+        ("1 cp le soir ; pendant 3 mois", True),
     ]
