@@ -12,7 +12,8 @@ import re
 
 _UNIT_WORDS = (
     r"(?:cp|cps|comprim[eé]s?|g[eé]lules?|gel|sachets?|gouttes?|ampoules?|doses?|bouff[eé]es?"
-    r"|c\.?\s?[aà]\s?[cs]|cuill[eè]res?|mg|ml|ui|inj|injections?|patchs?|suppositoires?|fois)"
+    r"|c\.?\s?[aà]\s?[cs]|cuill[eè]res?|mg|ml|ui|inj|injections?|patchs?|suppositoires?|fois|prises?|unit[eé]s?"
+    r"|applications?|pulv[eé]risations?|mesures?|capsules?)"
 )
 
 _RULES: list[tuple[re.Pattern[str], str]] = [
@@ -20,6 +21,10 @@ _RULES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^(\s*)[.,'‘’`´_|:;~]+\s*(?=[A-ZÀ-Ý0-9])"), r"\1"),
     # a number read with a colon or comma: "2: ACIDE", "9:PRAVASTATINE" -> "2) ..."
     (re.compile(r"^(\s*\d{1,2})\s*[:;,]\s*(?=[A-ZÀ-Ý]{3})"), r"\1) "),
+    # a number whose "." was lost, before a name in capitals that is not a unit: "4 TEMESTA"
+    (re.compile(rf"^(\s*\d{{1,2}})\s+(?!(?i:{_UNIT_WORDS})\b)(?=[A-ZÀ-Ý]{{4,}})"), r"\1) "),
+    # a doubled marker: "6) ) HYDROXYCHLOROQUINE"
+    (re.compile(r"^(\s*\d{1,2}\))[\s)]+(?=\S)"), r"\1 "),
     # "l cp", "I gélule", "| sachet" -> "1 ..."
     (re.compile(rf"(?<![\w/])[lI|!](?=\s*{_UNIT_WORDS}\b)", re.IGNORECASE), "1"),
     # "1/2" read as "l/2", "1/4" as "I/4"
@@ -34,7 +39,7 @@ _RULES: list[tuple[re.Pattern[str], str]] = [
     # "1 -0- 1" spacing variants are read by the posology parser; "1—0—1" dashes are not
     (re.compile(r"(?<=\d)\s*[—–]\s*(?=\d)"), "-"),
     # "20 rng" / "20 mq" for "mg"
-    (re.compile(r"(?<=\d)\s?(?:rng|mq|rnq)\b"), " mg"),
+    (re.compile(r"(?<=\d)\s?(?:rng|mq|rnq|my)\b"), " mg"),
 ]
 
 

@@ -130,14 +130,19 @@ def _read_image(
 ) -> tuple[list[PlacedLine], PageReport]:
     best = _read_turned(image, 0, ocr)
     sideways = _sideways_turn(best[0])
-    if sideways is not None or _page_confidence(best[0]) < LOW_PAGE_CONFIDENCE:
+    if sideways is None and _reads_backwards(best[0]):
+        # Tesseract reads an upside-down page's letters well but its words from right to left.
+        other = _read_turned(image, 180, ocr)
+        if not _reads_backwards(other[0]):
+            best = other
+    elif sideways is not None or _page_confidence(best[0]) < LOW_PAGE_CONFIDENCE:
         # Sideways pages read as vertical lines and upside-down ones as noise: ask the engine
         # which way is up, on a reduced copy (about 0.5 s), only for those pages.
         turn = ocr.orientation(_reduced(image))
         candidates = [t for t in (turn, sideways, (sideways or 0) + 180) if t]
         for candidate in dict.fromkeys(c % 360 for c in candidates):
             other = _read_turned(image, candidate, ocr)
-            if _page_confidence(other[0]) > _page_confidence(best[0]):
+            if _page_confidence(other[0]) > _page_confidence(best[0]) and not _reads_backwards(other[0]):
                 best = other
             if _page_confidence(best[0]) >= LOW_PAGE_CONFIDENCE:
                 break
@@ -181,6 +186,13 @@ def _sideways_turn(lines: list[OcrLine]) -> int | None:
     downward = sum(1 for ln in vertical if ln.words[-1].box[1] > ln.words[0].box[1])
     # words running down the page: its top is on the right, so turn it counter-clockwise
     return 270 if downward > len(vertical) / 2 else 90
+
+
+def _reads_backwards(lines: list[OcrLine]) -> bool:
+    """Most lines of several words go from right to left: the page was read upside down."""
+    multi = [ln for ln in lines if len(ln.words) >= 3 and not _tall(ln)]
+    backwards = sum(1 for ln in multi if ln.words[-1].box[0] < ln.words[0].box[0])
+    return len(multi) >= 3 and backwards > len(multi) / 2
 
 
 def _tall(line: OcrLine) -> bool:

@@ -151,6 +151,8 @@ def test_pdf_text_lines_have_no_box() -> None:
         ("  . BETAHISTINE 8 mg", "  BETAHISTINE 8 mg"),
         ("2: ACIDE ACETYLSALICYLIQUE 75 mg", "2) ACIDE ACETYLSALICYLIQUE 75 mg"),
         ("9:PRAVASTATINE 20 mg", "9) PRAVASTATINE 20 mg"),
+        ("4 TEMESTA 1 my", "4) TEMESTA 1 mg"),
+        ("6) ) HYDROXYCHLOROQUINE 200 mg", "6) HYDROXYCHLOROQUINE 200 mg"),
         ("‘Tel. 03 26 28 34 14", "Tel. 03 26 28 34 14"),
     ],
 )
@@ -167,6 +169,9 @@ def test_posology_confusions_are_fixed(read: str, meant: str) -> None:
         "Mme O-Neill Lucie",
         "Clairance : 55 ml/min",
         "Poids : 61 kg",
+        "2 COMPRIMES LE SOIR",
+        "1 SACHET PAR JOUR",
+        "3 PRISES PAR JOUR",
         "1 cp le matin: 1-0-0",
         "Signature",
     ],
