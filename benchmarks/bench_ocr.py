@@ -25,7 +25,6 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -34,12 +33,11 @@ REPO = Path(__file__).resolve().parents[1]
 GENERATOR = REPO / "datasets/ocr/generate_corpus.py"
 sys.path.insert(0, str(REPO))
 
-from pharma_service.inputs import request_from_parsed  # noqa: E402
-from pharma_service.models import MedicationLine  # noqa: E402
 from pharma_service.ocr.documents import open_document  # noqa: E402
 from pharma_service.ocr.engine import TesseractEngine  # noqa: E402
+from pharma_service.ocr.evaluation import score  # noqa: E402
 from pharma_service.ocr.pipeline import read_pages  # noqa: E402
-from pharma_service.parsing.ordonnance_text import ParsedOrdonnance, parse_ordonnance_text  # noqa: E402
+from pharma_service.parsing.ordonnance_text import parse_ordonnance_text  # noqa: E402
 from pharma_service.referential.normaliser import Normaliser  # noqa: E402
 from pharma_service.service import Engine  # noqa: E402
 
@@ -108,13 +106,13 @@ def run_document(
         "pages": pages,
         "pipeline_s": pipeline_s,
         "rotated": any(r.rotation for r in reports),
-        "pipeline": score(truth, parsed, engine.normaliser.normalise_text),
+        "pipeline": score(truth, parsed, engine.normaliser),
     }
     if baseline:
         started = time.perf_counter()
         text = raw_tesseract_text(raw, truth["id"], ocr)
         row["raw_s"] = time.perf_counter() - started
-        row["baseline"] = score(truth, parse_ordonnance_text(text), exact.normalise_text)
+        row["baseline"] = score(truth, parse_ordonnance_text(text), exact)
     return row
 
 
@@ -130,52 +128,6 @@ def raw_tesseract_text(raw: bytes, name: str, ocr: TesseractEngine) -> str:
         lines = ocr.read(page.image)
         texts.append("\n".join(line.text for line in lines))
     return "\n".join(texts)
-
-
-def score(
-    truth: dict[str, Any], parsed: ParsedOrdonnance, normalise: Callable[[str], MedicationLine]
-) -> dict[str, Any]:
-    read = [normalise(line.text) for line in parsed.lines]
-    used: set[int] = set()
-    drugs = posologies = 0
-    for expected in truth["lines"]:
-        want = sorted(expected["substances"])
-        for i, line in enumerate(read):
-            if i in used or sorted(s.key for s in line.substances) != want:
-                continue
-            used.add(i)
-            drugs += 1
-            pos = line.posology
-            if (
-                pos is not None
-                and _same(pos.units_per_intake, expected["units_per_intake"])
-                and _same(pos.intakes_per_day, expected["intakes_per_day"])
-            ):
-                posologies += 1
-            break
-    patient = truth["patient"]
-    facts = dict(parsed.patient)
-    try:
-        request = request_from_parsed(parsed)
-        age = request.patient.age_years
-    except Exception:
-        age = None
-    weight_expected = patient.get("weight_kg")
-    return {
-        "lines": len(truth["lines"]),
-        "drugs_right": drugs,
-        "posologies_right": posologies,
-        "extra_lines": len(read) - len(used),
-        "age_right": age == patient["age"],
-        "sex_right": facts.get("sex") == patient["sex"],
-        "weight_right": None if weight_expected is None else _same(facts.get("weight_kg"), weight_expected),
-    }
-
-
-def _same(a: float | None, b: float | None) -> bool:
-    if a is None or b is None:
-        return a is None and b is None
-    return abs(a - b) < 1e-6
 
 
 def summarise(rows: list[dict[str, Any]], args: argparse.Namespace) -> str:
