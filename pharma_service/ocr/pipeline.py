@@ -7,6 +7,7 @@ on the page, so that a pharmacist can check the lines the service is unsure of.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any, Literal
 
 from PIL import Image
@@ -24,6 +25,10 @@ from pharma_service.service import Engine, analyse_request
 
 # A line below this confidence (0-1: the lower of OCR and drug-name match) goes to a human.
 CHECK_THRESHOLD = 0.80
+# A word holding a digit or a fraction read below this confidence (0-100) is checked.
+NUMBER_THRESHOLD = 75.0
+# Characters that are never in a posology but are what a misread "½" or "¼" becomes.
+_ODD_POSOLOGY = re.compile(r"[%*#@§|~]")
 # A page read with a mean confidence below this is tried the other way up.
 LOW_PAGE_CONFIDENCE = 60.0
 
@@ -121,7 +126,10 @@ def read_pages(document: Document, ocr: OcrEngine) -> tuple[list[PlacedLine], li
             source: Literal["image", "pdf_scan"] = "pdf_scan" if document.kind == "pdf_scan" else "image"
             lines, report = _read_image(page.image, page.number, ocr, source)
             reports.append(report)
-        placed.extend(PlacedLine(ln.page, correct_line(ln.text), ln.confidence, ln.box) for ln in lines)
+        placed.extend(
+            PlacedLine(ln.page, correct_line(ln.text), ln.confidence, ln.box, ln.number_confidence)
+            for ln in lines
+        )
     return placed, reports
 
 
@@ -236,6 +244,10 @@ def _read_lines(
             reasons.append("drug name read approximately")
         if ocr_conf < CHECK_THRESHOLD:
             reasons.append("text hard to read")
+        if min((ln.number_confidence for ln in found), default=100.0) < NUMBER_THRESHOLD:
+            reasons.append("a number or fraction hard to read")
+        if _ODD_POSOLOGY.search(raw.posology_text or ""):
+            reasons.append("unexpected characters in the posology")
         if med.posology is not None and med.posology.unparsed:
             reasons.append("posology partly unread: " + " | ".join(med.posology.unparsed[:2]))
         boxes = [ln.box for ln in found if ln.box is not None]

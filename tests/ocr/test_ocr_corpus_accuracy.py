@@ -68,7 +68,9 @@ def results(tmp_path_factory: pytest.TempPathFactory, engine: Engine) -> dict[st
     for truth in truths:
         raw = (folder / truth["files"][0]).read_bytes()
         placed, _ = read_pages(open_document(raw, truth["id"]), ocr)
-        pipeline.append(score(truth, parse_ordonnance_text("\n".join(p.text for p in placed)), engine.normaliser))
+        pipeline.append(
+            score(truth, parse_ordonnance_text("\n".join(p.text for p in placed)), engine.normaliser)
+        )
         pages = open_document(raw, truth["id"]).pages
         raw_text = "\n".join(
             page.text if page.text is not None else "\n".join(ln.text for ln in ocr.read(page.image))

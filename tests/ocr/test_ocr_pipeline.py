@@ -62,8 +62,15 @@ def test_a_hard_to_read_line_is_flagged(engine: Engine) -> None:
     result = analyse_prescription(BLANK_PNG, name="scan.png", ocr=_fake(lines), engine=engine)
     flagged = [line for line in result.reading.lines if line.needs_check]
     assert [line.text for line in flagged] == ["FUROSEMIDE 40 mg : 1-0-0"]
-    assert flagged[0].reasons == ["text hard to read"]
+    assert flagged[0].reasons == ["text hard to read", "a number or fraction hard to read"]
     assert flagged[0].box is not None
+
+
+def test_a_misread_half_tablet_is_flagged(engine: Engine) -> None:
+    text = ORDONNANCE.replace("1 cp le matin", "% cp le matin")  # "½" read as "%"
+    result = analyse_prescription(BLANK_PNG, name="scan.png", ocr=_fake(_lines(text)), engine=engine)
+    assert result.reading.lines[2].needs_check
+    assert "unexpected characters in the posology" in result.reading.lines[2].reasons
 
 
 def test_an_unknown_drug_is_flagged_and_reported_unresolved(engine: Engine) -> None:

@@ -125,6 +125,15 @@ def test_indentation_becomes_leading_spaces() -> None:
     assert placed[1].text == " " * 5 + "1 cp le matin"
 
 
+def test_the_weakest_number_of_a_line_is_kept() -> None:
+    words = [Word("BROMAZEPAM", 96.0, (0, 0, 200, 40)), Word("6", 95.0, (210, 0, 230, 40))]
+    words += [Word("mg", 96.0, (240, 0, 280, 40)), Word("4", 41.0, (300, 0, 320, 40))]
+    words += [Word("cp", 93.0, (330, 0, 370, 40))]
+    (placed,) = place_lines([OcrLine(words)], 1, None)
+    assert placed.number_confidence == 41.0
+    assert placed.confidence > 85
+
+
 def test_pdf_text_lines_have_no_box() -> None:
     placed = text_lines("Mme X, 80 ans\n\n1) DOLIPRANE 1000 mg\n", page=2)
     assert [(p.page, p.text, p.box) for p in placed] == [
