@@ -39,7 +39,7 @@ _RULES: list[tuple[re.Pattern[str], str]] = [
     # "1 -0- 1" spacing variants are read by the posology parser; "1—0—1" dashes are not
     (re.compile(r"(?<=\d)\s*[—–]\s*(?=\d)"), "-"),
     # "20 rng" / "20 mq" for "mg"
-    (re.compile(r"(?<=\d)\s?(?:rng|mq|rnq|my)\b"), " mg"),
+    (re.compile(r"(?<=\d)\s?(?:rng|mq|rnq|my|ni)\b"), " mg"),
 ]
 
 

@@ -129,6 +129,7 @@ def read_pages(document: Document, ocr: OcrEngine) -> tuple[list[PlacedLine], li
         placed.extend(
             PlacedLine(ln.page, correct_line(ln.text), ln.confidence, ln.box, ln.number_confidence)
             for ln in lines
+            if any(ch.isalnum() for ch in ln.text)  # specks read as ":" or "." are not lines
         )
     return placed, reports
 

@@ -73,6 +73,13 @@ def test_a_misread_half_tablet_is_flagged(engine: Engine) -> None:
     assert "unexpected characters in the posology" in result.reading.lines[2].reasons
 
 
+def test_specks_read_as_punctuation_do_not_join_a_drug(engine: Engine) -> None:
+    lines = _lines(ORDONNANCE)
+    lines.insert(6, ("      : ;", 30.0))  # between FUROSEMIDE and AMIODARONE
+    result = analyse_prescription(BLANK_PNG, name="scan.png", ocr=_fake(lines), engine=engine)
+    assert result.reading.lines[1].text == "FUROSEMIDE 40 mg : 1-0-0"
+
+
 def test_an_unknown_drug_is_flagged_and_reported_unresolved(engine: Engine) -> None:
     text = ORDONNANCE.replace("FUROSEMIDE 40 mg", "XQZWV 40 mg")
     result = analyse_prescription(BLANK_PNG, name="scan.png", ocr=_fake(_lines(text)), engine=engine)

@@ -161,6 +161,7 @@ def test_pdf_text_lines_have_no_box() -> None:
         ("2: ACIDE ACETYLSALICYLIQUE 75 mg", "2) ACIDE ACETYLSALICYLIQUE 75 mg"),
         ("9:PRAVASTATINE 20 mg", "9) PRAVASTATINE 20 mg"),
         ("4 TEMESTA 1 my", "4) TEMESTA 1 mg"),
+        ("Tareg 80 ni", "Tareg 80 mg"),
         ("6) ) HYDROXYCHLOROQUINE 200 mg", "6) HYDROXYCHLOROQUINE 200 mg"),
         ("‘Tel. 03 26 28 34 14", "Tel. 03 26 28 34 14"),
     ],
