@@ -40,6 +40,8 @@ _RULES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"(?<=\d)\s*[—–]\s*(?=\d)"), "-"),
     # "20 rng" / "20 mq" for "mg"
     (re.compile(r"(?<=\d)\s?(?:rng|mq|rnq|my|ni)\b"), " mg"),
+    # "15 mi" / "15 rnl" for "ml"
+    (re.compile(r"(?<=\d)\s?(?:mi|rnl)\b"), " ml"),
 ]
 
 

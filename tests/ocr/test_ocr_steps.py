@@ -162,6 +162,7 @@ def test_pdf_text_lines_have_no_box() -> None:
         ("9:PRAVASTATINE 20 mg", "9) PRAVASTATINE 20 mg"),
         ("4 TEMESTA 1 my", "4) TEMESTA 1 mg"),
         ("Tareg 80 ni", "Tareg 80 mg"),
+        ("DUPHALAC 10 g/15 mi - 1-0-0", "DUPHALAC 10 g/15 ml - 1-0-0"),
         ("6) ) HYDROXYCHLOROQUINE 200 mg", "6) HYDROXYCHLOROQUINE 200 mg"),
         ("‘Tel. 03 26 28 34 14", "Tel. 03 26 28 34 14"),
     ],
