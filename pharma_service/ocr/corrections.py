@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import re
 
+from rapidfuzz import fuzz, process
+
+from pharma_service.text import fold
+
 _UNIT_WORDS = (
     r"(?:cp|cps|comprim[eé]s?|g[eé]lules?|gel|sachets?|gouttes?|ampoules?|doses?|bouff[eé]es?"
     r"|c\.?\s?[aà]\s?[cs]|cuill[eè]res?|mg|ml|ui|inj|injections?|patchs?|suppositoires?|fois|prises?|unit[eé]s?"
@@ -45,8 +49,39 @@ _RULES: list[tuple[re.Pattern[str], str]] = [
 ]
 
 
+# Header words the text parser keys patient facts on; a misread one ("Date de narssance",
+# "Pois : 60 kg") loses the fact. Fixed only on a line holding a number, whole words only.
+_HEADER_WORDS = {
+    "naissance": "naissance",
+    "poids": "Poids",
+    "clairance": "Clairance",
+    "creatinine": "créatinine",
+}
+_WORD = re.compile(r"[^\W\d_]{4,}")
+_VALUE_AFTER = re.compile(r"\s*[:.]?\s*\d")
+
+
+def _fix_header_words(text: str) -> str:
+    if not any(ch.isdigit() for ch in text):
+        return text
+
+    def fix(m: re.Match[str]) -> str:
+        word = m.group(0)
+        folded = fold(word)
+        if folded in _HEADER_WORDS:
+            return word
+        found = process.extractOne(folded, _HEADER_WORDS.keys(), scorer=fuzz.ratio, score_cutoff=80)
+        if found is None or abs(len(found[0]) - len(folded)) > 1:
+            return word
+        if len(found[0]) < 8 and not _VALUE_AFTER.match(text, m.end()):
+            return word  # a short word ("POIS") is a surname unless a value follows it
+        return _HEADER_WORDS[found[0]]
+
+    return _WORD.sub(fix, text)
+
+
 def correct_line(text: str) -> str:
     for _ in range(2):  # "1-O-O": the second O has a digit before it only after the first fix
         for pattern, replacement in _RULES:
             text = pattern.sub(replacement, text)
-    return text
+    return _fix_header_words(text)
