@@ -66,11 +66,23 @@ def request_from_parsed(
             f"patient age not found in {source}: add a line such as "
             "'Mme DUPONT, 84 ans' or 'née le 04/05/1941' to the header, or give the age with the request"
         )
-    meds = [MedicationInput(text=line.text[:500]) for line in parsed.lines]
+    meds = medications_from_parsed(parsed)
     try:
         return AnalysisRequest.model_validate({"patient": patient, "medications": meds})
     except ValidationError as exc:
         raise InvalidInput(describe_validation_error(exc)) from exc
+
+
+def medications_from_parsed(parsed: ParsedOrdonnance) -> list[MedicationInput]:
+    return [
+        # A posology on its own lines is parsed on its own: joined to the name, the strength
+        # of "MACROGOL 4000 10 g ; 1 sachet par jour" would read as 4000 units.
+        MedicationInput(
+            text=line.text[:500],
+            posology=line.posology_text[:500] if line.continued and line.posology_text else None,
+        )
+        for line in parsed.lines
+    ]
 
 
 def read_request_file(path: Path) -> AnalysisRequest:

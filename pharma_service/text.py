@@ -166,6 +166,8 @@ def substance_key(name: str) -> str:
         rest = stripped[:-1]
         if rest[-1] in {"de", "d"} or (len(rest) == 1 and rest[0] in _SALT_PREFIXES):
             break  # "BENZOATE DE MÉGLUMINE", "CITRATE DIPOTASSIQUE": the ion is the moiety
+        if len(rest) == 1 and len(rest[0]) <= 2:
+            break  # "L-ARGININE", "DL-LYSINE": a stereo-descriptor is not a moiety
         stripped = rest
     if len(stripped) == 1 and stripped[0] in _BARE_IONS and len(words) > 1:
         return " ".join(words)  # "SULFATE DE MAGNÉSIUM" is not magnesium

@@ -13,6 +13,10 @@ from dataclasses import dataclass
 
 from pharma_service.ocr.engine import Box, OcrLine
 
+# A gap wider than this many characters separates columns; a number and its drug
+# ("1)    FLUDEX") are closer than that in every layout of the corpus.
+COLUMN_GAP_CHARS = 6
+
 
 @dataclass(frozen=True)
 class PlacedLine:
@@ -20,6 +24,9 @@ class PlacedLine:
     text: str  # with leading spaces for its indentation
     confidence: float  # 0-100
     box: Box | None  # on the original page; None for a PDF text layer
+    # The lowest confidence of a word holding a digit or a fraction: a misread "½" costs
+    # little to the line's mean but everything to the dose.
+    number_confidence: float = 100.0
 
 
 @dataclass(frozen=True)
@@ -74,12 +81,14 @@ def place_lines(lines: list[OcrLine], page: int, geometry: PageGeometry | None) 
     if not lines:
         return []
     char_width = _char_width(lines)
-    margin = min(ln.box[0] for ln in lines)
+    segments = [seg for row in _rows(lines) for seg in _segments(row, char_width)]
+    margin = min(seg.box[0] for seg in segments)
     placed = []
-    for line in _reading_order(lines):
-        indent = max(0, round((line.box[0] - margin) / char_width))
-        box = geometry.to_original(line.box) if geometry else line.box
-        placed.append(PlacedLine(page, " " * indent + line.text, line.confidence, box))
+    for segment in segments:
+        indent = max(0, round((segment.box[0] - margin) / char_width))
+        box = geometry.to_original(segment.box) if geometry else segment.box
+        text = " " * indent + segment.text
+        placed.append(PlacedLine(page, text, segment.confidence, box, _number_confidence(segment)))
     return placed
 
 
@@ -88,11 +97,16 @@ def text_lines(text: str, page: int) -> list[PlacedLine]:
     return [PlacedLine(page, ln.rstrip(), 100.0, None) for ln in text.splitlines() if ln.strip()]
 
 
-def _reading_order(lines: list[OcrLine]) -> list[OcrLine]:
-    """Top to bottom by rows; within a row (vertical overlap over half a line), left to right."""
-    by_top = sorted(lines, key=lambda ln: (ln.box[1] + ln.box[3]) / 2)
+def _number_confidence(line: OcrLine) -> float:
+    numbers = [w.confidence for w in line.words if any(c.isdigit() or c in "½¼¾%*#/" for c in w.text)]
+    return min(numbers, default=100.0)
+
+
+def _rows(lines: list[OcrLine]) -> list[list[OcrLine]]:
+    """Top to bottom; lines overlapping vertically by over half a line share a row."""
+    by_middle = sorted(lines, key=lambda ln: (ln.box[1] + ln.box[3]) / 2)
     rows: list[list[OcrLine]] = []
-    for line in by_top:
+    for line in by_middle:
         top, bottom = line.box[1], line.box[3]
         if rows:
             last = rows[-1][0].box
@@ -101,7 +115,24 @@ def _reading_order(lines: list[OcrLine]) -> list[OcrLine]:
                 rows[-1].append(line)
                 continue
         rows.append([line])
-    return [ln for row in rows for ln in sorted(row, key=lambda ln: ln.box[0])]
+    return rows
+
+
+def _segments(row: list[OcrLine], char_width: float) -> list[OcrLine]:
+    """The row's words left to right, cut where the gap is a column gap, not a space.
+
+    The engine may join a two-column header into one line ("RPPS 1027... Âge : 82 ans") or
+    split a number from its drug ("1)" | "FLUDEX 1,5 mg"): words decide, not its lines.
+    """
+    words = sorted((w for line in row for w in line.words), key=lambda w: w.box[0])
+    segments = [OcrLine([words[0]])]
+    for word in words[1:]:
+        gap = word.box[0] - segments[-1].words[-1].box[2]
+        if gap > COLUMN_GAP_CHARS * char_width:
+            segments.append(OcrLine([word]))
+        else:
+            segments[-1].words.append(word)
+    return segments
 
 
 def _char_width(lines: list[OcrLine]) -> float:

@@ -7,6 +7,7 @@ on the page, so that a pharmacist can check the lines the service is unsure of.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any, Literal
 
 from PIL import Image
@@ -24,6 +25,10 @@ from pharma_service.service import Engine, analyse_request
 
 # A line below this confidence (0-1: the lower of OCR and drug-name match) goes to a human.
 CHECK_THRESHOLD = 0.80
+# A word holding a digit or a fraction read below this confidence (0-100) is checked.
+NUMBER_THRESHOLD = 75.0
+# Characters that are never in a posology but are what a misread "½" or "¼" becomes.
+_ODD_POSOLOGY = re.compile(r"[%*#@§|~]")
 # A page read with a mean confidence below this is tried the other way up.
 LOW_PAGE_CONFIDENCE = 60.0
 
@@ -121,7 +126,11 @@ def read_pages(document: Document, ocr: OcrEngine) -> tuple[list[PlacedLine], li
             source: Literal["image", "pdf_scan"] = "pdf_scan" if document.kind == "pdf_scan" else "image"
             lines, report = _read_image(page.image, page.number, ocr, source)
             reports.append(report)
-        placed.extend(PlacedLine(ln.page, correct_line(ln.text), ln.confidence, ln.box) for ln in lines)
+        placed.extend(
+            PlacedLine(ln.page, correct_line(ln.text), ln.confidence, ln.box, ln.number_confidence)
+            for ln in lines
+            if any(ch.isalnum() for ch in ln.text)  # specks read as ":" or "." are not lines
+        )
     return placed, reports
 
 
@@ -129,13 +138,23 @@ def _read_image(
     image: Image.Image, number: int, ocr: OcrEngine, source: Literal["image", "pdf_scan"]
 ) -> tuple[list[PlacedLine], PageReport]:
     best = _read_turned(image, 0, ocr)
-    if _page_confidence(best[0]) < LOW_PAGE_CONFIDENCE:
-        # Upside down or sideways pages read as noise: ask the engine which way is up.
-        turn = ocr.orientation(best[1].image)
-        if turn:
-            other = _read_turned(image, turn, ocr)
-            if _page_confidence(other[0]) > _page_confidence(best[0]):
+    sideways = _sideways_turn(best[0])
+    if sideways is None and _reads_backwards(best[0]):
+        # Tesseract reads an upside-down page's letters well but its words from right to left.
+        other = _read_turned(image, 180, ocr)
+        if not _reads_backwards(other[0]):
+            best = other
+    elif sideways is not None or _page_confidence(best[0]) < LOW_PAGE_CONFIDENCE:
+        # Sideways pages read as vertical lines and upside-down ones as noise: ask the engine
+        # which way is up, on a reduced copy (about 0.5 s), only for those pages.
+        turn = ocr.orientation(_reduced(image))
+        candidates = [t for t in (turn, sideways, (sideways or 0) + 180) if t]
+        for candidate in dict.fromkeys(c % 360 for c in candidates):
+            other = _read_turned(image, candidate, ocr)
+            if _page_confidence(other[0]) > _page_confidence(best[0]) and not _reads_backwards(other[0]):
                 best = other
+            if _page_confidence(best[0]) >= LOW_PAGE_CONFIDENCE:
+                break
     lines, prepared, rotation = best
     geometry = PageGeometry(
         original_size=image.size,
@@ -154,6 +173,40 @@ def _read_image(
         confidence=round(_page_confidence(lines), 1),
     )
     return place_lines(lines, number, geometry), report
+
+
+def _reduced(image: Image.Image, long_side: int = 1800) -> Image.Image:
+    gray = image.convert("L")
+    factor = long_side / max(gray.size)
+    if factor >= 1:
+        return gray
+    return gray.resize((round(gray.width * factor), round(gray.height * factor)), Image.Resampling.BILINEAR)
+
+
+def _sideways_turn(lines: list[OcrLine]) -> int | None:
+    """Tesseract reads a sideways page as vertical lines: their words run down or up the page.
+
+    Returns the clockwise turn that puts such a page upright, or None for a page read upright.
+    """
+    vertical = [ln for ln in lines if len(ln.words) >= 2 and _tall(ln)]
+    horizontal = [ln for ln in lines if len(ln.words) >= 2 and not _tall(ln)]
+    if len(vertical) < max(3, len(horizontal)):
+        return None
+    downward = sum(1 for ln in vertical if ln.words[-1].box[1] > ln.words[0].box[1])
+    # words running down the page: its top is on the right, so turn it counter-clockwise
+    return 270 if downward > len(vertical) / 2 else 90
+
+
+def _reads_backwards(lines: list[OcrLine]) -> bool:
+    """Most lines of several words go from right to left: the page was read upside down."""
+    multi = [ln for ln in lines if len(ln.words) >= 3 and not _tall(ln)]
+    backwards = sum(1 for ln in multi if ln.words[-1].box[0] < ln.words[0].box[0])
+    return len(multi) >= 3 and backwards > len(multi) / 2
+
+
+def _tall(line: OcrLine) -> bool:
+    left, top, right, bottom = line.box
+    return bottom - top > 2 * (right - left)
 
 
 def _read_turned(image: Image.Image, rotation: int, ocr: OcrEngine) -> tuple[list[OcrLine], Any, int]:
@@ -192,6 +245,10 @@ def _read_lines(
             reasons.append("drug name read approximately")
         if ocr_conf < CHECK_THRESHOLD:
             reasons.append("text hard to read")
+        if min((ln.number_confidence for ln in found), default=100.0) < NUMBER_THRESHOLD:
+            reasons.append("a number or fraction hard to read")
+        if _ODD_POSOLOGY.search(raw.posology_text or ""):
+            reasons.append("unexpected characters in the posology")
         if med.posology is not None and med.posology.unparsed:
             reasons.append("posology partly unread: " + " | ".join(med.posology.unparsed[:2]))
         boxes = [ln.box for ln in found if ln.box is not None]

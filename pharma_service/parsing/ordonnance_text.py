@@ -50,6 +50,7 @@ class RawDrugLine(BaseModel):
     ald: bool | None = Field(
         default=None, description="True in the ALD zone of a bizone form, False out of it."
     )
+    continued: bool = Field(default=False, description="The posology continues on the next lines.")
 
 
 class ParsedOrdonnance(BaseModel):
@@ -389,10 +390,33 @@ def _continues(line: str, indent: int, strict: bool) -> bool:
         return False
     if _patient_facts(folded, {}):
         return False
+    if _POSOLOGY_START.match(folded) is None and (
+        _not_posology(line.strip(), folded) or _STRENGTH_LINE.match(folded) is not None
+    ):
+        return False  # indented, yet a footer, the prescriber's name, or the next drug
     if not strict:
         return True
     p = parse_posology(line)
     return p.intakes_per_day is not None or p.as_needed or p.unit is not None
+
+
+# Words of the footer of an ordonnance, which centred or right-aligned, looks indented.
+_FOOTER = re.compile(
+    r"(?<![a-z])(?:ordonnance|renseignements?|secretariat|signature|cachet|conventionne|carte\s+vitale"
+    r"|page\s*\d|pharmacien|medecin|docteur|dr|valable|tel|fax|courriel|e-?mail)(?![a-z])"
+)
+
+
+def _not_posology(line: str, folded: str) -> bool:
+    words = folded.split()
+    first = words[0].strip(".,:;") if words else ""
+    return (
+        first in _NOT_DRUG_WORDS or _FOOTER.search(folded) is not None or _prescriber_facts(line, folded, {})
+    )
+
+
+# "NAME 40 mg : 1 cp le soir" or "NAME 40 mg - 1 cp": a posology announced on the drug line.
+_INLINE_POSOLOGY = re.compile(r":|\s[-–—]\s")
 
 
 class _Drug:
@@ -408,11 +432,19 @@ class _Drug:
     def build(self) -> RawDrugLine:
         parts = [self.text, *self.continuation]
         _, inline = split_prescription_line(self.text)
+        if self.continuation and inline and not _INLINE_POSOLOGY.search(self.text):
+            # The posology goes on over the next lines. What follows the name is part of it
+            # only when it is a schedule ("1 cp le soir"), not a strength or form
+            # ("MACROGOL 4000 10 g", "OMIX L.P. 0,4 mg") that would read as a dose to take.
+            found = parse_posology(inline)
+            if found.intakes_per_day is None and not found.as_needed:
+                inline = None
         posology = [p for p in (inline, *self.continuation) if p]
         return RawDrugLine(
             number=self.number,
             text=" ; ".join(parts),
             posology_text=" ; ".join(posology) if posology else None,
+            continued=bool(self.continuation),
             ald=self.ald,
         )
 

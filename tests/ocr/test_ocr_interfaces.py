@@ -18,7 +18,7 @@ from pharma_service.cli import app
 from pharma_service.ocr.engine import FakeEngine
 from pharma_service.service import Engine
 
-PNG = encode(Image.new("L", (800, 1100), 255), "PNG")
+PNG = encode(Image.new("L", (2480, 3508), 255), "PNG")  # a blank A4 page at 300 dpi
 
 
 @pytest.fixture()

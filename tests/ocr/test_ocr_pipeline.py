@@ -16,7 +16,7 @@ from pharma_service.ocr.engine import FakeEngine, OcrUnavailable, TesseractEngin
 from pharma_service.ocr.pipeline import CHECK_THRESHOLD, analyse_prescription
 from pharma_service.service import Engine, analyse_request
 
-BLANK_PNG = encode(Image.new("L", (800, 1100), 255), "PNG")
+BLANK_PNG = encode(Image.new("L", (2480, 3508), 255), "PNG")  # a blank A4 page at 300 dpi
 
 
 def _fake(lines: list[tuple[str, float]], **kwargs: int | None) -> FakeEngine:
@@ -46,7 +46,7 @@ def test_a_line_and_its_continuation_share_one_box(engine: Engine) -> None:
     amiodarone = result.reading.lines[2]
     assert amiodarone.box is not None
     _, top, _, bottom = amiodarone.box
-    assert bottom - top > 100  # two rows of 60 px
+    assert bottom - top == 100  # two rows of 40 px, 60 px apart
     assert amiodarone.page == 1
 
 
@@ -62,8 +62,22 @@ def test_a_hard_to_read_line_is_flagged(engine: Engine) -> None:
     result = analyse_prescription(BLANK_PNG, name="scan.png", ocr=_fake(lines), engine=engine)
     flagged = [line for line in result.reading.lines if line.needs_check]
     assert [line.text for line in flagged] == ["FUROSEMIDE 40 mg : 1-0-0"]
-    assert flagged[0].reasons == ["text hard to read"]
+    assert flagged[0].reasons == ["text hard to read", "a number or fraction hard to read"]
     assert flagged[0].box is not None
+
+
+def test_a_misread_half_tablet_is_flagged(engine: Engine) -> None:
+    text = ORDONNANCE.replace("1 cp le matin", "% cp le matin")  # "½" read as "%"
+    result = analyse_prescription(BLANK_PNG, name="scan.png", ocr=_fake(_lines(text)), engine=engine)
+    assert result.reading.lines[2].needs_check
+    assert "unexpected characters in the posology" in result.reading.lines[2].reasons
+
+
+def test_specks_read_as_punctuation_do_not_join_a_drug(engine: Engine) -> None:
+    lines = _lines(ORDONNANCE)
+    lines.insert(6, ("      : ;", 30.0))  # between FUROSEMIDE and AMIODARONE
+    result = analyse_prescription(BLANK_PNG, name="scan.png", ocr=_fake(lines), engine=engine)
+    assert result.reading.lines[1].text == "FUROSEMIDE 40 mg : 1-0-0"
 
 
 def test_an_unknown_drug_is_flagged_and_reported_unresolved(engine: Engine) -> None:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from ocr_pages import render_page
-from PIL import Image, ImageFilter
+from PIL import Image
 
 from pharma_service.ocr.corrections import correct_line
 from pharma_service.ocr.engine import OcrLine, Word
 from pharma_service.ocr.layout import PageGeometry, place_lines, text_lines
-from pharma_service.ocr.preprocess import letter_height, prepare, rotate, skew_angle
+from pharma_service.ocr.preprocess import prepare, rotate, skew_angle
 
 
 @pytest.fixture(scope="module")
@@ -28,25 +28,28 @@ def test_skew_is_measured(page: Image.Image, angle: float) -> None:
     assert skew_angle(tilted) == pytest.approx(-angle, abs=0.4)
 
 
+def test_blank_page_has_no_skew() -> None:
+    assert skew_angle(Image.new("L", (1240, 1754), 255)) == 0.0
+
+
 def test_straight_page_is_not_rotated(page: Image.Image) -> None:
     prepared = prepare(page)
     assert prepared.skew_degrees == 0.0
     assert not any(step.startswith("deskew") for step in prepared.steps)
 
 
-def test_letter_height_follows_the_font() -> None:
-    small = letter_height(render_page(size=(1240, 1754), font_px=20))
-    large = letter_height(render_page(size=(2480, 3508), font_px=44))
-    assert small is not None and large is not None
-    assert 15 <= small <= 30
-    assert large == pytest.approx(small * 2.2, rel=0.25)
-
-
 def test_low_resolution_photo_is_upscaled() -> None:
-    photo = render_page(size=(620, 877), font_px=11)
+    photo = render_page(size=(1000, 1414), font_px=18)  # an A4 page at 121 dpi
     prepared = prepare(photo)
-    assert prepared.scale > 1.5
-    assert prepared.image.width == round(620 * prepared.scale)
+    assert prepared.scale == pytest.approx(2.07, abs=0.01)  # to 250 dpi
+    assert prepared.image.width == round(1000 * prepared.scale)
+
+
+def test_600_dpi_scan_is_reduced() -> None:
+    scan = render_page(size=(4960, 7016), font_px=88)
+    prepared = prepare(scan)
+    assert prepared.scale == pytest.approx(0.5, abs=0.01)
+    assert prepared.steps[0] == "downscale x0.50"
 
 
 def test_shadowed_page_is_flattened(page: Image.Image) -> None:
@@ -122,6 +125,15 @@ def test_indentation_becomes_leading_spaces() -> None:
     assert placed[1].text == " " * 5 + "1 cp le matin"
 
 
+def test_the_weakest_number_of_a_line_is_kept() -> None:
+    words = [Word("BROMAZEPAM", 96.0, (0, 0, 200, 40)), Word("6", 95.0, (210, 0, 230, 40))]
+    words += [Word("mg", 96.0, (240, 0, 280, 40)), Word("4", 41.0, (300, 0, 320, 40))]
+    words += [Word("cp", 93.0, (330, 0, 370, 40))]
+    (placed,) = place_lines([OcrLine(words)], 1, None)
+    assert placed.number_confidence == 41.0
+    assert placed.confidence > 85
+
+
 def test_pdf_text_lines_have_no_box() -> None:
     placed = text_lines("Mme X, 80 ans\n\n1) DOLIPRANE 1000 mg\n", page=2)
     assert [(p.page, p.text, p.box) for p in placed] == [
@@ -145,6 +157,17 @@ def test_pdf_text_lines_have_no_box() -> None:
         ("1-0-O", "1-0-0"),
         ("1—0—1", "1-0-1"),
         ("AMLODIPINE 5 rng", "AMLODIPINE 5 mg"),
+        ("  . BETAHISTINE 8 mg", "  BETAHISTINE 8 mg"),
+        ("2: ACIDE ACETYLSALICYLIQUE 75 mg", "2) ACIDE ACETYLSALICYLIQUE 75 mg"),
+        ("9:PRAVASTATINE 20 mg", "9) PRAVASTATINE 20 mg"),
+        ("4 TEMESTA 1 my", "4) TEMESTA 1 mg"),
+        ("Tareg 80 ni", "Tareg 80 mg"),
+        ("Date de narssance : 02/12/1960", "Date de naissance : 02/12/1960"),
+        ("Pods : 60 kg", "Poids : 60 kg"),
+        ("Clairancc créatinme : 49 ml/min", "Clairance créatinine : 49 ml/min"),
+        ("DUPHALAC 10 g/15 mi - 1-0-0", "DUPHALAC 10 g/15 ml - 1-0-0"),
+        ("6) ) HYDROXYCHLOROQUINE 200 mg", "6) HYDROXYCHLOROQUINE 200 mg"),
+        ("‘Tel. 03 26 28 34 14", "Tel. 03 26 28 34 14"),
     ],
 )
 def test_posology_confusions_are_fixed(read: str, meant: str) -> None:
@@ -159,12 +182,15 @@ def test_posology_confusions_are_fixed(read: str, meant: str) -> None:
         "OMEPRAZOLE 20 mg : 1 gélule",
         "Mme O-Neill Lucie",
         "Clairance : 55 ml/min",
+        "Poids : 61 kg",
+        "Mme POIS Jeanne, 84 ans",
+        "Pas de poison",
+        "2 COMPRIMES LE SOIR",
+        "1 SACHET PAR JOUR",
+        "3 PRISES PAR JOUR",
+        "1 cp le matin: 1-0-0",
         "Signature",
     ],
 )
 def test_ordinary_text_is_left_alone(text: str) -> None:
     assert correct_line(text) == text
-
-
-def test_blurred_page_still_has_a_letter_height(page: Image.Image) -> None:
-    assert letter_height(page.filter(ImageFilter.GaussianBlur(1.5))) is not None

@@ -53,6 +53,7 @@ def test_reference_example() -> None:
             number=2,
             text="KARDEGIC 75 mg, sachet ; 1 sachet par jour à midi",
             posology_text="1 sachet par jour à midi",
+            continued=True,
         ),
         RawDrugLine(
             number=3,
@@ -291,3 +292,43 @@ def test_a_lab_date_is_not_the_ordonnance_date() -> None:
     r = parse_ordonnance_text(text)
     assert r.date == date(2026, 3, 12)
     assert r.patient["creatinine_umol_l"] == 98.0
+
+
+def test_an_indented_footer_is_not_the_posology_of_the_last_drug() -> None:
+    text = """Mme MARTIN, 84 ans
+1. AMOXICILLINE 1 g
+    1-1-1 pendant 7 jours
+                      Dr Nicolas BARBIER
+       Ordonnance de sortie - à remettre au pharmacien d'officine
+         Pour tout renseignement, contacter le secrétariat du service
+"""
+    parsed = parse_ordonnance_text(text)
+    assert [line.text for line in parsed.lines] == ["AMOXICILLINE 1 g ; 1-1-1 pendant 7 jours"]
+
+
+def test_a_drug_written_slightly_to_the_right_is_a_new_line_not_a_posology() -> None:
+    text = """Mme MARTIN, 84 ans
+LEVOTHYROX 50 microgrammes
+  1 cp par jour le matin
+ INEXIUM 20 mg
+  0-0-1 QSP 3 mois
+"""
+    parsed = parse_ordonnance_text(text)
+    assert [line.text for line in parsed.lines] == [
+        "LEVOTHYROX 50 microgrammes ; 1 cp par jour le matin",
+        "INEXIUM 20 mg ; 0-0-1 QSP 3 mois",
+    ]
+
+
+def test_a_strength_before_a_posology_on_the_next_line_is_not_a_dose() -> None:
+    text = """Mme X, 80 ans
+MACROGOL 4000 10 g
+   1 sachet par jour
+Atorvastatine 20 mg 1 cp le soir
+   pendant 3 mois
+"""
+    lines = parse_ordonnance_text(text).lines
+    assert [(line.posology_text, line.continued) for line in lines] == [
+        ("1 sachet par jour", True),
+        ("1 cp le soir ; pendant 3 mois", True),
+    ]

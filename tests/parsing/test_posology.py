@@ -79,6 +79,9 @@ CASES: list[tuple[str, list[Strength], Exp]] = [
     ("1/2-0-1", mg(10), Exp(None, 2, times=("matin", "soir"), dose=(15, "mg"))),
     ("0-0-1", [], Exp(1, 1, times=("soir",))),
     ("1-0-1-0", [], Exp(1, 2, times=("matin", "soir"))),
+    # a schedule followed by a comma and more instructions
+    ("1-0-1, QSP 1 mois", [], Exp(1, 2, times=("matin", "soir"), dur=30)),
+    ("0-0-1, à renouveler 2 fois", [], Exp(1, 1, times=("soir",))),
     ("1+0+1", [], Exp(1, 2, times=("matin", "soir"))),
     ("½-0-½ cp", mg(50), Exp(0.5, 2, times=("matin", "soir"), dose=(50, "mg"))),
     # --- frequencies
