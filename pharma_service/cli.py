@@ -143,6 +143,14 @@ def screen(
     reference_date: Annotated[str | None, typer.Option(help="YYYY-MM-DD, default today.")] = None,
     window_months: Annotated[int, typer.Option(help="Months before the reference date.")] = 3,
     format: Annotated[str, typer.Option("--format", help="parquet or csv")] = "parquet",
+    batches: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Screen the patients in this many batches, one after another: same outputs, "
+            "less memory, for tables larger than memory.",
+        ),
+    ] = 1,
 ) -> None:
     """Screen a population: eligibility, interactions, inappropriate drugs, ranking."""
     import time
@@ -181,6 +189,8 @@ def screen(
             reference_date=ref,
             window_months=window_months,
             weights=weights,
+            progress=step,
+            batches=batches,
         )
         step(f"writing {out}")
         written = write_outputs(result, out, fmt=format)

@@ -88,3 +88,25 @@ def test_text_and_json_forms_give_the_same_findings(tmp_path: Path) -> None:
     assert len(lines) == 12
     assert [f["id"] for f in from_text["findings"]] == [f["id"] for f in from_json["findings"]]
     assert from_text["findings"], "the example must raise findings"
+
+
+def test_screen_shows_progress_and_writes_outputs_in_batches(tmp_path: Path) -> None:
+    rows = [
+        "patient_id,birth_date,sex,dispensing_date,atc,label",
+        "1,1940-01-01,F,2026-10-20,,SIMVASTATINE 40 mg",
+        "1,1940-01-01,F,2026-10-20,J01FA09,",
+        "2,1950-06-01,M,2026-10-21,,DOLIPRANE 1000 mg",
+        "3,1938-02-01,F,2026-10-22,,XQZWV 10 mg",
+    ]
+    table = tmp_path / "dispensations.csv"
+    table.write_text("\n".join(rows) + "\n")
+    out = tmp_path / "results"
+    result = runner.invoke(
+        app, ["screen", str(table), "--out", str(out), "--reference-date", "2026-11-01", "--batches", "2"]
+    )
+    assert result.exit_code == 0, result.output
+    for stage in ("batch 1/2: read", "batch 2/2: screen", "rank patients", "done: 3 patients"):
+        assert stage in result.stderr
+    assert "1 of 4 rows unresolved" in result.stderr
+    assert (out / "patients.parquet").exists()
+    assert (out / "findings.parquet").exists()
