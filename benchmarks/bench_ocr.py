@@ -67,6 +67,7 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, help="an existing corpus folder (default: generate one)")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "RESULTS.md")
     parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument("--limit", type=int, help="only the first N documents of the corpus")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -74,6 +75,7 @@ def main() -> None:
         if args.corpus is None:
             _generator().generate(args.n, args.seed, corpus, profile=args.profile)
         truths = [json.loads(line) for line in (corpus / "truth.jsonl").read_text().splitlines() if line]
+        truths = truths[: args.limit] if args.limit else truths
         engine = Engine.load()
         exact = ExactNormaliser(engine.kb.referential)
         ocr = TesseractEngine()
