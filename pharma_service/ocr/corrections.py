@@ -29,8 +29,14 @@ _RULES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(rf"^(\s*\d{{1,2}})\s+(?!(?i:{_UNIT_WORDS})\b)(?=[A-ZÀ-Ý]{{4,}})"), r"\1) "),
     # a doubled marker: "6) ) HYDROXYCHLOROQUINE"
     (re.compile(r"^(\s*\d{1,2}\))[\s)]+(?=\S)"), r"\1 "),
-    # "l cp", "I gélule", "| sachet" -> "1 ..."
-    (re.compile(rf"(?<![\w/])[lI|!](?=\s*{_UNIT_WORDS}\b)", re.IGNORECASE), "1"),
+    # "l cp", "I gélule", "| sachet", "l'sachet", "Î cp", "il comprimé" -> "1 ..."
+    (re.compile(rf"(?<![\w/])(?:[lI|!ÎÏíìï]'?|il)\s*(?={_UNIT_WORDS}\b)", re.IGNORECASE), "1 "),
+    # a period read between a number and a word: "QSP 3.mois", "1.cp"
+    (re.compile(r"(?<=\d)\.(?=[^\W\d_])"), " "),
+    # "cp/)" or "cp/]" for "cp/j"
+    (re.compile(rf"\b({_UNIT_WORDS})/[)\]]", re.IGNORECASE), r"\1/j"),
+    # a 1 read as T, I, l, ] or | in a dose schedule: "0-0-T", "I-0-1"
+    (re.compile(r"(?<=\d-\d-)[TIl\]|!](?![\w-])|(?<![\w-])[TIl\]|!](?=-\d-\d)"), "1"),
     # "1/2" read as "l/2", "1/4" as "I/4"
     (re.compile(r"(?<![\w/])[lI|](?=/[234]\b)"), "1"),
     # letter O / o inside a dash schedule: "1-O-1", "O-0-1"
@@ -41,7 +47,7 @@ _RULES: list[tuple[re.Pattern[str], str]] = [
         "0",
     ),
     # "1 -0- 1" spacing variants are read by the posology parser; "1—0—1" dashes are not
-    (re.compile(r"(?<=\d)\s*[—–]\s*(?=\d)"), "-"),
+    (re.compile(r"(?<=\d)\s*(?:[—–][—–-]?|-[—–]|--)\s*(?=\d)"), "-"),
     # "20 rng" / "20 mq" for "mg"
     (re.compile(r"(?<=\d)\s?(?:rng|mq|rnq|my|ni)\b"), " mg"),
     # "15 mi" / "15 rnl" for "ml"

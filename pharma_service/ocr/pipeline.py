@@ -151,7 +151,11 @@ def _read_image(
         candidates = [t for t in (turn, sideways, (sideways or 0) + 180) if t]
         for candidate in dict.fromkeys(c % 360 for c in candidates):
             other = _read_turned(image, candidate, ocr)
-            if _page_confidence(other[0]) > _page_confidence(best[0]) and not _reads_backwards(other[0]):
+            if _reads_backwards(other[0]) or _sideways_turn(other[0]) is not None:
+                continue  # still not upright
+            # Tesseract reads sideways text with a good confidence, but in columns: an
+            # upright reading replaces it; for a page read as noise, the better one wins.
+            if sideways is not None or _page_confidence(other[0]) > _page_confidence(best[0]):
                 best = other
             if _page_confidence(best[0]) >= LOW_PAGE_CONFIDENCE:
                 break
