@@ -22,7 +22,7 @@ _UNIT_WORDS = (
 
 _RULES: list[tuple[re.Pattern[str], str]] = [
     # stray marks before a line (a lost "1." read as ".", a speck read as "‘"): keep the indent
-    (re.compile(r"^(\s*)[.,'‘’`´_|:;~]+\s*(?=[A-ZÀ-Ý0-9])"), r"\1"),
+    (re.compile(r"^(\s*)[.,'‘’`´_|:;~\"“”«»*•°]+\s*(?=[A-ZÀ-Ý0-9])"), r"\1"),
     # a number read with a colon or comma: "2: ACIDE", "9:PRAVASTATINE" -> "2) ..."
     (re.compile(r"^(\s*\d{1,2})\s*[:;,]\s*(?=[A-ZÀ-Ý]{3})"), r"\1) "),
     # a number whose "." was lost, before a name in capitals that is not a unit: "4 TEMESTA"

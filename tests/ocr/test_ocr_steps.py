@@ -176,6 +176,8 @@ def test_pdf_text_lines_have_no_box() -> None:
         ("DUPHALAC 10 g/15 mi - 1-0-0", "DUPHALAC 10 g/15 ml - 1-0-0"),
         ("6) ) HYDROXYCHLOROQUINE 200 mg", "6) HYDROXYCHLOROQUINE 200 mg"),
         ("‘Tel. 03 26 28 34 14", "Tel. 03 26 28 34 14"),
+        ('"1 - AMLOR 5 mg gélule', "1 - AMLOR 5 mg gélule"),
+        ("* 2-JANUVIA 100 mg", "2-JANUVIA 100 mg"),
     ],
 )
 def test_posology_confusions_are_fixed(read: str, meant: str) -> None:
