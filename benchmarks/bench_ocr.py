@@ -35,10 +35,9 @@ sys.path.insert(0, str(REPO))
 
 from pharma_service.ocr.documents import open_document  # noqa: E402
 from pharma_service.ocr.engine import TesseractEngine  # noqa: E402
-from pharma_service.ocr.evaluation import score  # noqa: E402
+from pharma_service.ocr.evaluation import ExactNamesNormaliser, score  # noqa: E402
 from pharma_service.ocr.pipeline import read_pages  # noqa: E402
 from pharma_service.parsing.ordonnance_text import parse_ordonnance_text  # noqa: E402
-from pharma_service.referential.normaliser import Normaliser  # noqa: E402
 from pharma_service.service import Engine  # noqa: E402
 
 
@@ -50,13 +49,6 @@ def _generator() -> Any:
     sys.modules["generate_corpus"] = module
     spec.loader.exec_module(module)
     return module
-
-
-class ExactNormaliser(Normaliser):
-    """The baseline's drug matching: exact names only."""
-
-    def _fuzzy_matches(self, tokens: list[str], leftovers: list[tuple[int, str]]) -> list[Any]:
-        return []
 
 
 def main() -> None:
@@ -77,7 +69,7 @@ def main() -> None:
         truths = [json.loads(line) for line in (corpus / "truth.jsonl").read_text().splitlines() if line]
         truths = truths[: args.limit] if args.limit else truths
         engine = Engine.load()
-        exact = ExactNormaliser(engine.kb.referential)
+        exact = ExactNamesNormaliser(engine.kb.referential)
         ocr = TesseractEngine()
         rows = [run_document(t, corpus, engine, exact, ocr, baseline=not args.no_baseline) for t in truths]
     report = summarise(rows, args)
@@ -90,7 +82,7 @@ def run_document(
     truth: dict[str, Any],
     corpus: Path,
     engine: Engine,
-    exact: Normaliser,
+    exact: ExactNamesNormaliser,
     ocr: TesseractEngine,
     *,
     baseline: bool,

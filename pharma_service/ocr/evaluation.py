@@ -17,6 +17,13 @@ from pharma_service.parsing.ordonnance_text import ParsedOrdonnance
 from pharma_service.referential.normaliser import Normaliser
 
 
+class ExactNamesNormaliser(Normaliser):
+    """The OCR baseline's drug matching: exact names only, without the fuzzy step."""
+
+    def _fuzzy_matches(self, tokens: list[str], leftovers: list[tuple[int, str]]) -> list[Any]:
+        return []
+
+
 def score(truth: dict[str, Any], parsed: ParsedOrdonnance, normaliser: Normaliser) -> dict[str, Any]:
     """Counts of what was read right in one document (see the module docstring)."""
     read = normaliser.normalise(medications_from_parsed(parsed)).lines

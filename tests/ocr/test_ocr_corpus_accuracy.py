@@ -18,10 +18,9 @@ import pytest
 
 from pharma_service.ocr.documents import open_document
 from pharma_service.ocr.engine import TesseractEngine
-from pharma_service.ocr.evaluation import score
+from pharma_service.ocr.evaluation import ExactNamesNormaliser, score
 from pharma_service.ocr.pipeline import read_pages
 from pharma_service.parsing.ordonnance_text import parse_ordonnance_text
-from pharma_service.referential.normaliser import Normaliser
 from pharma_service.service import Engine
 
 REPO = Path(__file__).resolve().parents[2]
@@ -41,13 +40,6 @@ def _generator() -> ModuleType:
     return module
 
 
-class ExactNormaliser(Normaliser):
-    """The baseline's matching: exact drug names only, no fuzzy step."""
-
-    def _fuzzy_matches(self, tokens: list[str], leftovers: list[tuple[int, str]]) -> list[Any]:
-        return []
-
-
 def _totals(rows: list[dict[str, Any]]) -> dict[str, float]:
     lines = sum(r["lines"] for r in rows)
     return {
@@ -63,7 +55,7 @@ def results(tmp_path_factory: pytest.TempPathFactory, engine: Engine) -> dict[st
     _generator().generate(SAMPLE, 2026, folder, profile="noisy")
     truths = [json.loads(line) for line in (folder / "truth.jsonl").read_text().splitlines()]
     ocr = TesseractEngine()
-    exact = ExactNormaliser(engine.kb.referential)
+    exact = ExactNamesNormaliser(engine.kb.referential)
     pipeline, baseline = [], []
     for truth in truths:
         raw = (folder / truth["files"][0]).read_bytes()
