@@ -4,7 +4,8 @@
 
 Measures, in one process and side by side:
 - knowledge base + referential load time;
-- `analyse()` on an already normalised 12-drug list (the engine proper);
+- `analyse()` on an already normalised 12-drug list (the engine proper), and the same
+  with the engine's per-drug memos (criteria a drug reaches, ATC prefixes) cleared first;
 - the same interaction search done naively: every pair x every thesaurus row,
   classes held as member sets (what the index replaces);
 - the whole request (normalisation of the 12 text lines + analysis), cold and cached.
@@ -105,6 +106,12 @@ def main() -> None:
 
     engine_samples = timed(lambda: analyse(meds, patient, kb=engine.kb), args.repeat)
 
+    def memos_cleared() -> None:
+        engine.kb.clear_memos()
+        analyse(meds, patient, kb=engine.kb)
+
+    memo_cold_samples = timed(memos_cleared, max(20, args.repeat // 4))
+
     def interactions_only() -> None:
         ctx = AnalysisContext(patient=patient, lines=list(meds.lines), kb=engine.kb)
         list(check_interactions(ctx))
@@ -116,6 +123,7 @@ def main() -> None:
 
     def cold() -> None:
         engine.normaliser._cached_line.cache_clear()
+        engine.kb.clear_memos()
         analyse_request(request, engine=engine)
 
     cold_samples = timed(cold, max(20, args.repeat // 20))
@@ -125,9 +133,10 @@ def main() -> None:
     rows = [
         ("knowledge base + referential load", load_samples),
         ("analyse() 12 drugs, indexed engine (all checks)", engine_samples),
+        ("analyse(), engine memos cleared before each run", memo_cold_samples),
         ("interactions only, indexed engine", interaction_samples),
         ("baseline: naive scan of every rule, interactions only", naive_samples),
-        ("whole request, 12 text lines, cold normaliser cache", cold_samples),
+        ("whole request, 12 text lines, cold normaliser cache and engine memos", cold_samples),
         ("whole request, 12 text lines, warm normaliser cache", warm_samples),
     ]
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")

@@ -15,11 +15,12 @@ from pharma_service.engine.checks.qt import qt_assessment
 from pharma_service.engine.checks.unresolved import check_unresolved
 from pharma_service.engine.checks.vaccines import vaccination_status
 from pharma_service.engine.context import AnalysisContext
+from pharma_service.engine.drafts import FindingDraft
 from pharma_service.engine.kb import KnowledgeBase
-from pharma_service.models import Analysis, Finding, MedicationList, Patient
+from pharma_service.models import Analysis, Category, MedicationList, Patient, Severity
 
-Check = Callable[[AnalysisContext], Iterable[Finding]]
-Scorer = Callable[[AnalysisContext], tuple[dict[str, Any], list[Finding]]]
+Check = Callable[[AnalysisContext], Iterable[FindingDraft]]
+Scorer = Callable[[AnalysisContext], tuple[dict[str, Any], list[FindingDraft]]]
 
 CHECKS: tuple[Check, ...] = (check_unresolved, check_interactions, check_duplications)
 # Scorers fill `scores[name]` and may add findings (a high burden, a QT risk).
@@ -29,17 +30,29 @@ SCORERS: tuple[tuple[str, Scorer], ...] = (
     ("vaccinations", vaccination_status),
 )
 _CATEGORY_ORDER = {
-    "unresolved": 0,
-    "interaction": 1,
-    "renal": 2,
-    "dose": 3,
-    "qt": 4,
-    "pim": 5,
-    "anticholinergic": 6,
-    "duplication": 7,
-    "omission": 8,
-    "vaccination": 9,
+    category: rank
+    for rank, category in enumerate(
+        (
+            Category.UNRESOLVED,
+            Category.INTERACTION,
+            Category.RENAL,
+            Category.DOSE,
+            Category.QT,
+            Category.PIM,
+            Category.ANTICHOLINERGIC,
+            Category.DUPLICATION,
+            Category.OMISSION,
+            Category.VACCINATION,
+        )
+    )
 }
+
+
+_SEVERITY_RANK = {severity: severity.rank for severity in Severity}
+
+
+def _report_order(finding: FindingDraft) -> tuple[int, int, str]:
+    return (_SEVERITY_RANK[finding.severity], _CATEGORY_ORDER.get(finding.category, 99), finding.id)
 
 
 def analyse(meds: MedicationList, patient: Patient, *, kb: KnowledgeBase) -> Analysis:
@@ -51,16 +64,20 @@ def analyse(meds: MedicationList, patient: Patient, *, kb: KnowledgeBase) -> Ana
     for name, scorer in SCORERS:
         scores[name], extra = scorer(ctx)
         findings += extra
-    findings.sort(key=lambda f: (f.severity.rank, _CATEGORY_ORDER.get(f.category.value, 99), f.id))
+    findings.sort(key=_report_order)
     patient_out = patient.model_dump(mode="json", exclude_none=True)
-    patient_out["age_years"] = patient.age_years
+    patient_out["age_years"] = ctx.age
     patient_out["renal_function"] = ctx.renal.model_dump(mode="json", exclude_none=True)
-    return Analysis(
-        patient=patient_out,
-        medications=list(meds.lines),
-        findings=findings,
-        unevaluated=unevaluated,
-        scores=scores,
-        eligibility=eligibility(ctx),
-        knowledge=dict(kb.versions),
+    # The boundary: one validation builds every model, the findings read from their drafts' attributes.
+    return Analysis.model_validate(
+        {
+            "patient": patient_out,
+            "medications": meds.lines,
+            "findings": findings,
+            "unevaluated": unevaluated,
+            "scores": scores,
+            "eligibility": eligibility(ctx),
+            "knowledge": kb.versions,
+        },
+        from_attributes=True,
     )

@@ -1,10 +1,10 @@
-"""Evaluate the condition of a conditional rule: True, False, or None when the data are missing."""
+"""Conditions of conditional rules, compiled once at load into tests: True, False, or None (data missing)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-from pharma_service.engine.context import AnalysisContext, Occurrence
+from pharma_service.engine.context import AnalysisContext, Doses, Occurrence, has_code, icd10_prefixes
 from pharma_service.engine.schemas import (
     AgeCondition,
     AllCondition,
@@ -15,56 +15,126 @@ from pharma_service.engine.schemas import (
     ManualCondition,
 )
 
+# ``involved`` are the occurrences the rule fired on; dose conditions read them first.
+ConditionTest = Callable[[AnalysisContext, Sequence[Occurrence]], "bool | None"]
 
-def evaluate(spec: ConditionSpec, ctx: AnalysisContext, involved: Sequence[Occurrence]) -> bool | None:
-    """``involved`` are the occurrences the rule fired on; dose conditions read them first."""
+
+def compile_condition(spec: ConditionSpec) -> ConditionTest:
     if isinstance(spec, ManualCondition):
-        return None
+        return _unknown
     if isinstance(spec, AgeCondition):
-        age = ctx.patient.age_years
-        return (spec.min is None or age >= spec.min) and (spec.max is None or age < spec.max)
+        return _age_test(spec)
     if isinstance(spec, DiagnosisCondition):
-        # An absent code is not proof of absence: "no ulcer history" stays unknown
-        # unless the request lists conditions at all.
-        present = ctx.has_condition(spec.icd10_prefixes)
-        if present:
-            return spec.present
-        return (not spec.present) if ctx.patient.conditions else None
+        return _diagnosis_test(spec)
     if isinstance(spec, DoseCondition):
-        return _dose(spec, ctx, involved)
+        return _dose_test(spec)
     if isinstance(spec, AllCondition):
-        results = [evaluate(s, ctx, involved) for s in spec.of]
-        if any(r is False for r in results):
-            return False
-        return None if any(r is None for r in results) else True
+        return _all_test(tuple(compile_condition(s) for s in spec.of))
     if isinstance(spec, AnyCondition):
-        results = [evaluate(s, ctx, involved) for s in spec.of]
-        if any(r is True for r in results):
-            return True
-        return None if any(r is None for r in results) else False
+        return _any_test(tuple(compile_condition(s) for s in spec.of))
     raise TypeError(f"unknown condition kind: {spec!r}")
 
 
-def _dose(spec: DoseCondition, ctx: AnalysisContext, involved: Sequence[Occurrence]) -> bool | None:
-    occurrences = [o for o in involved if o.key == spec.substance] or [
-        o for o in ctx.occurrences if o.key == spec.substance
-    ]
-    if not occurrences:
-        # The list is the whole treatment: a substance it does not hold is not taken.
-        return False
-    verdicts: list[bool | None] = []
-    for occ in occurrences:
-        doses = ctx.doses(occ)
-        checks = [
-            (spec.per_intake_mg, doses.per_intake_mg),
-            (spec.daily_mg, doses.daily_mg),
-            (spec.weekly_mg, doses.weekly_mg),
+def _unknown(ctx: AnalysisContext, involved: Sequence[Occurrence]) -> bool | None:
+    return None
+
+
+def _age_test(spec: AgeCondition) -> ConditionTest:
+    low, high = spec.min, spec.max
+
+    def test(ctx: AnalysisContext, involved: Sequence[Occurrence]) -> bool | None:
+        age = ctx.age
+        return (low is None or age >= low) and (high is None or age < high)
+
+    return test
+
+
+def _diagnosis_test(spec: DiagnosisCondition) -> ConditionTest:
+    prefixes, present = icd10_prefixes(spec.icd10_prefixes), spec.present
+
+    def test(ctx: AnalysisContext, involved: Sequence[Occurrence]) -> bool | None:
+        codes = ctx.condition_codes
+        if has_code(codes, prefixes):
+            return present
+        # An absent code is not proof of absence: "no ulcer history" stays unknown
+        # unless the request lists conditions at all.
+        return (not present) if codes else None
+
+    return test
+
+
+def _all_test(parts: tuple[ConditionTest, ...]) -> ConditionTest:
+    def test(ctx: AnalysisContext, involved: Sequence[Occurrence]) -> bool | None:
+        unknown = False
+        for part in parts:
+            result = part(ctx, involved)
+            if result is False:
+                return False
+            unknown = unknown or result is None
+        return None if unknown else True
+
+    return test
+
+
+def _any_test(parts: tuple[ConditionTest, ...]) -> ConditionTest:
+    def test(ctx: AnalysisContext, involved: Sequence[Occurrence]) -> bool | None:
+        unknown = False
+        for part in parts:
+            result = part(ctx, involved)
+            if result is True:
+                return True
+            unknown = unknown or result is None
+        return None if unknown else False
+
+    return test
+
+
+def _dose_test(spec: DoseCondition) -> ConditionTest:
+    substance = spec.substance
+    # (which dose, lower bound inclusive, upper bound exclusive): plain values, read on every call.
+    bounds = tuple(
+        (read, rng.min, rng.max)
+        for read, rng in (
+            (_per_intake, spec.per_intake_mg),
+            (_daily, spec.daily_mg),
+            (_weekly, spec.weekly_mg),
+        )
+        if rng is not None
+    )
+
+    def test(ctx: AnalysisContext, involved: Sequence[Occurrence]) -> bool | None:
+        occurrences = [o for o in involved if o.key == substance] or [
+            o for o in ctx.occurrences if o.key == substance
         ]
-        wanted = [(rng, value) for rng, value in checks if rng is not None]
-        if any(value is None for _, value in wanted):
-            verdicts.append(None)
-            continue
-        verdicts.append(all(rng.contains(value) for rng, value in wanted if value is not None))
-    if any(v is True for v in verdicts):
-        return True
-    return None if any(v is None for v in verdicts) else False
+        if not occurrences:
+            # The list is the whole treatment: a substance it does not hold is not taken.
+            return False
+        unknown = False
+        for occ in occurrences:
+            doses = ctx.doses(occ)
+            verdict: bool | None = True
+            for read, low, high in bounds:
+                value = read(doses)
+                if value is None:
+                    verdict = None
+                    break
+                if (low is not None and value < low) or (high is not None and value >= high):
+                    verdict = False
+            if verdict:
+                return True
+            unknown = unknown or verdict is None
+        return None if unknown else False
+
+    return test
+
+
+def _per_intake(doses: Doses) -> float | None:
+    return doses.per_intake_mg
+
+
+def _daily(doses: Doses) -> float | None:
+    return doses.daily_mg
+
+
+def _weekly(doses: Doses) -> float | None:
+    return doses.weekly_mg

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING
 
+from pharma_service.engine.line_views import Lines, line_views
 from pharma_service.engine.renal import renal_function
 
 if TYPE_CHECKING:
@@ -41,20 +42,31 @@ _COUNTABLE_UNITS = frozenset(
 _MASS_TO_MG = {"mg": 1.0, "g": 1000.0, "µg": 0.001}
 
 
-@dataclass(frozen=True, slots=True, eq=False)
 class Occurrence:
-    """One substance on one medication line (compared by identity: one per line and substance)."""
+    """One substance on one medication line, compared by identity.
 
-    line: MedicationLine
-    substance: SubstanceRef
-    key: str = ""  # the substance key, held directly: read in every pair loop
+    A plain slotted class, read-only by convention: analyses build one per substance,
+    and a frozen dataclass costs several times more to construct.
+    """
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "key", self.substance.key)
+    __slots__ = ("atc", "key", "line", "line_index", "name", "ref", "substance")
 
-    def drug_ref(self) -> DrugRef:
-        # Fields come from validated models: no need to validate them again on this hot path.
-        return DrugRef.model_construct(name=self.substance.name, atc=self.substance.atc, line=self.line.index)
+    def __init__(self, line: MedicationLine, substance: SubstanceRef) -> None:
+        self.line = line
+        self.substance = substance
+        # Held directly: read in every loop, and reading attributes of pydantic models is slower.
+        self.key = substance.key
+        self.name = substance.name
+        self.atc = substance.atc
+        self.line_index = line.index
+        # The drug as findings name it: every finding on this occurrence shares it.
+        self.ref = drug_ref(self.name, self.atc, self.line_index)
+
+
+@lru_cache(maxsize=8192)
+def drug_ref(name: str, atc: str | None, line: int) -> DrugRef:
+    """An immutable value, shared by the analyses that name this drug on this line."""
+    return DrugRef(name=name, atc=atc, line=line)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +81,8 @@ class AnalysisContext:
     patient: Patient
     lines: list[MedicationLine]
     kb: KnowledgeBase
+    # (line, substance) -> doses, computed once: a line listing one substance several times
+    # (a starter pack of several strengths) gives one answer.
     _doses: dict[tuple[int, str], Doses] = field(default_factory=dict)
 
     @cached_property
@@ -76,28 +90,49 @@ class AnalysisContext:
         return renal_function(self.patient)
 
     @cached_property
-    def occurrences(self) -> list[Occurrence]:
-        """Substances of the systemic lines the service understood (ambiguous ones included)."""
-        return [
-            Occurrence(line, subst)
-            for line in self.lines
-            if line.status != LineStatus.UNRESOLVED and line.route != "topical"
-            for subst in line.substances
-        ]
-
-    def doses(self, occ: Occurrence) -> Doses:
-        cache_key = (occ.line.index, occ.key)
-        if cache_key not in self._doses:
-            self._doses[cache_key] = _doses_of(occ)
-        return self._doses[cache_key]
+    def age(self) -> int:
+        return self.patient.age_years
 
     @cached_property
-    def _condition_codes(self) -> tuple[str, ...]:
+    def systemic_lines(self) -> list[tuple[MedicationLine, tuple[Occurrence, ...]]]:
+        """The systemic lines the service understood (ambiguous ones included), with their substances."""
+        return [
+            (line, tuple(Occurrence(line, subst) for subst in line.substances))
+            for line in self.lines
+            if line.status != LineStatus.UNRESOLVED and line.route != "topical"
+        ]
+
+    @cached_property
+    def occurrences(self) -> list[Occurrence]:
+        return [occ for _, occs in self.systemic_lines for occ in occs]
+
+    @cached_property
+    def views(self) -> Lines:
+        """The systemic lines with their ATC codes and prefixes, as drug classes and selectors read them."""
+        return line_views(self.systemic_lines)
+
+    def doses(self, occ: Occurrence) -> Doses:
+        doses = self._doses.get((occ.line_index, occ.key))
+        if doses is None:
+            doses = self._doses[(occ.line_index, occ.key)] = _doses_of(occ)
+        return doses
+
+    @cached_property
+    def condition_codes(self) -> tuple[str, ...]:
+        """The patient's ICD-10 codes without dots; empty when the request lists none."""
         return tuple(c.replace(".", "") for c in self.patient.conditions)
 
     def has_condition(self, prefixes: list[str]) -> bool:
-        codes = self._condition_codes
-        return bool(codes) and any(code.startswith(p.replace(".", "")) for code in codes for p in prefixes)
+        return has_code(self.condition_codes, icd10_prefixes(prefixes))
+
+
+def icd10_prefixes(prefixes: list[str]) -> tuple[str, ...]:
+    """ICD-10 prefixes as compared with the patient's codes (dots removed)."""
+    return tuple(p.replace(".", "") for p in prefixes)
+
+
+def has_code(codes: tuple[str, ...], prefixes: tuple[str, ...]) -> bool:
+    return any(code.startswith(prefixes) for code in codes)
 
 
 def _doses_of(occ: Occurrence) -> Doses:

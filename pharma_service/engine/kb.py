@@ -16,8 +16,11 @@ from typing import TypeVar
 
 from pydantic import BaseModel
 
-from pharma_service.engine.criteria_index import CompiledCriterion, CriteriaIndex
+from pharma_service.engine.conditions import ConditionTest, compile_condition
+from pharma_service.engine.context import drug_ref
+from pharma_service.engine.criteria_index import CriteriaIndex
 from pharma_service.engine.cyp import CypKnowledge, load_cyp
+from pharma_service.engine.line_views import code_prefixes, line_shape
 from pharma_service.engine.loading import read_csv as _read_csv
 from pharma_service.engine.loading import read_yaml as _read_yaml
 from pharma_service.engine.loading import validate as _validate
@@ -46,9 +49,9 @@ CRITERIA_DIRS = ("pim", "renal", "dose", "omissions")
 M = TypeVar("M", bound=BaseModel)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class InteractionRule:
-    """One level of one thesaurus entry, with its sides as written by ANSM."""
+    """One level of one thesaurus entry, with its sides as written by ANSM (compared by identity)."""
 
     id: str
     entry: tuple[str, str]  # (a_key, b_key): the rows of one entry are evaluated together
@@ -64,6 +67,21 @@ class InteractionRule:
     risk_labels: tuple[str, ...]
     recommendation: str
     source: Source
+    entry_names: frozenset[str]  # both sides, lower case: is the finding's pair the entry itself?
+    # Sentences of the finding that depend on the row alone.
+    summary_risk: str  # " (first risk)", or ""
+    risk_sentence: str  # "Risque : ...", or ""
+    entry_sentence: str  # "Règle du thésaurus : A + B."
+    condition_label: str
+    condition_test: ConditionTest | None  # compiled from the condition; None when unconditional
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class EntryRules:
+    """The rows of one thesaurus entry that cover a pair of substances: one finding at most."""
+
+    rules: tuple[InteractionRule, ...]
+    levels: tuple[str, ...]  # the rows' levels, the most constraining first
 
 
 class KnowledgeBase:
@@ -91,6 +109,8 @@ class KnowledgeBase:
         self.referential = referential
         self.interactions = interactions
         self.pair_index = MappingProxyType(dict(pair_index))
+        # The same rules grouped by thesaurus entry, in the order of the index.
+        self.pair_entries = MappingProxyType(_group_by_entry(pair_index))
         self.class_members = MappingProxyType(dict(class_members))
         self.conditions = MappingProxyType(dict(conditions))
         self.risk_codes = MappingProxyType(dict(risk_codes))
@@ -111,6 +131,14 @@ class KnowledgeBase:
         if a == b:
             return ()
         return self.pair_index.get((a, b) if a < b else (b, a), ())
+
+    def clear_memos(self) -> None:
+        """Forget what analyses memoised about drugs (criteria reached, ATC prefixes, names): for cold
+        measurements. Each memo is a pure function of its drugs, so this never changes a result."""
+        self.criteria.clear_memos()
+        code_prefixes.cache_clear()
+        line_shape.cache_clear()
+        drug_ref.cache_clear()
 
     # ------------------------------------------------------------------ loading
 
@@ -141,7 +169,7 @@ class KnowledgeBase:
         duplications = _validate(DuplicationPack, _read_yaml(dup_path), dup_path, "the file")
         criteria, packs = _load_criteria(rules_dir, referential)
         scales = load_scales(rules_dir / "anticholinergic", referential)
-        qt = load_qt(rules_dir / "qt", referential)
+        qt = load_qt(rules_dir / "qt", referential, class_members)
         cyp = load_cyp(rules_dir / "cyp", referential)
         vaccines_path = rules_dir / "vaccines" / "calendar_fr.yaml"
         vaccines = _validate(VaccineCalendar, _read_yaml(vaccines_path), vaccines_path)
@@ -193,6 +221,7 @@ def _compile_interactions(
 ) -> tuple[tuple[InteractionRule, ...], dict[tuple[str, str], tuple[InteractionRule, ...]]]:
     """Expand classes to members once, so a lookup is one dictionary access per pair."""
     file = path / "ansm_interactions.csv"
+    tests = {key: compile_condition(entry.evaluate) for key, entry in conditions.items()}
     rules: list[InteractionRule] = []
     index: dict[tuple[str, str], list[int]] = defaultdict(list)
     for row in rows:
@@ -217,6 +246,7 @@ def _compile_interactions(
             # ANSM names ions and some spellings differently from BDPM ("POTASSIUM").
             sides.append(frozenset().union(members, *(groups.get(m, ()) for m in members)))
         number = len(rules)
+        risk_labels = tuple(risk_codes[c].label_fr for c in risks)
         rules.append(
             InteractionRule(
                 id=row.id,
@@ -229,11 +259,17 @@ def _compile_interactions(
                 actions=actions,
                 source_version=row.source_version,
                 rank=LEVELS.index(row.level),
-                risk_labels=tuple(risk_codes[c].label_fr for c in risks),
+                risk_labels=risk_labels,
                 recommendation="; ".join(action_codes[c].label_fr for c in actions),
                 source=Source(
                     label=ANSM_LABEL, version=row.source_version, reference=f"{row.a_name} + {row.b_name}"
                 ),
+                entry_names=frozenset({row.a_name.lower(), row.b_name.lower()}),
+                summary_risk=f" ({risk_labels[0].lower()})" if risk_labels else "",
+                risk_sentence=f"Risque : {'; '.join(risk_labels)}." if risk_labels else "",
+                entry_sentence=f"Règle du thésaurus : {row.a_name} + {row.b_name}.",
+                condition_label=conditions[row.condition].label_fr if row.condition else "",
+                condition_test=tests[row.condition] if row.condition else None,
             )
         )
         for a in sides[0]:
@@ -241,6 +277,30 @@ def _compile_interactions(
                 if a != b:
                     index[(a, b) if a < b else (b, a)].append(number)
     return tuple(rules), {pair: tuple(rules[i] for i in dict.fromkeys(ids)) for pair, ids in index.items()}
+
+
+def _group_by_entry(
+    pair_index: Mapping[tuple[str, str], tuple[InteractionRule, ...]],
+) -> dict[tuple[str, str], tuple[EntryRules, ...]]:
+    shared: dict[tuple[InteractionRule, ...], EntryRules] = {}  # many pairs share an entry's rows
+
+    def entry_rules(rules: tuple[InteractionRule, ...]) -> EntryRules:
+        entry = shared.get(rules)
+        if entry is None:
+            levels = tuple(r.level for r in sorted(rules, key=lambda r: r.rank))
+            entry = shared[rules] = EntryRules(rules, levels)
+        return entry
+
+    grouped: dict[tuple[str, str], tuple[EntryRules, ...]] = {}
+    for pair, rules in pair_index.items():
+        if len(rules) == 1:
+            grouped[pair] = (entry_rules(rules),)
+            continue
+        by_entry: dict[tuple[str, str], list[InteractionRule]] = {}
+        for rule in rules:
+            by_entry.setdefault(rule.entry, []).append(rule)
+        grouped[pair] = tuple(entry_rules(tuple(group)) for group in by_entry.values())
+    return grouped
 
 
 def _load_criteria(
@@ -269,7 +329,7 @@ def _load_criteria(
                                 f"{path}: {crit.id}: unknown substance key {key!r} "
                                 "(see datasets/referential/substances.csv)"
                             )
-                index.add(CompiledCriterion(crit, pack.source))
+                index.add(crit, pack.source)
             packs.append(pack)
     return index, tuple(packs)
 

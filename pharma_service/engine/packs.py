@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -9,6 +10,7 @@ from types import MappingProxyType
 from pharma_service.engine.loading import read_csv as _csv
 from pharma_service.engine.loading import read_yaml as _yaml
 from pharma_service.engine.loading import validate as _model
+from pharma_service.engine.qt_factors import CompiledFactor, compile_factors
 from pharma_service.engine.schemas import QtDrugRow, QtRiskFile, ScaleInfo, ScalesFile, ScoreRow
 from pharma_service.errors import KnowledgeBaseError
 from pharma_service.referential.store import Referential
@@ -25,6 +27,9 @@ class QtKnowledge:
     categories: MappingProxyType[str, tuple[str, ...]]  # substance key -> categories
     sources: MappingProxyType[str, tuple[str, ...]]  # substance key -> source refs
     risk: QtRiskFile
+    # Risk-factor drug group (bradycardia, hypokalaemia) -> members of its ANSM classes.
+    class_drugs: MappingProxyType[str, frozenset[str]]
+    factors: tuple[CompiledFactor, ...]  # the Tisdale factors, compiled
 
 
 def load_scales(folder: Path, referential: Referential) -> tuple[Scale, ...]:
@@ -44,7 +49,9 @@ def load_scales(folder: Path, referential: Referential) -> tuple[Scale, ...]:
     return tuple(scales)
 
 
-def load_qt(folder: Path, referential: Referential) -> QtKnowledge:
+def load_qt(
+    folder: Path, referential: Referential, class_members: Mapping[str, frozenset[str]]
+) -> QtKnowledge:
     table = folder / "qt_drugs.csv"
     categories: dict[str, list[str]] = {}
     sources: dict[str, list[str]] = {}
@@ -59,6 +66,13 @@ def load_qt(folder: Path, referential: Referential) -> QtKnowledge:
         categories=MappingProxyType({k: tuple(dict.fromkeys(v)) for k, v in categories.items()}),
         sources=MappingProxyType({k: tuple(dict.fromkeys(v)) for k, v in sources.items()}),
         risk=risk,
+        class_drugs=MappingProxyType(
+            {
+                group: frozenset().union(*(class_members.get(ref.class_key, ()) for ref in refs))
+                for group, refs in risk.ansm_classes.items()
+            }
+        ),
+        factors=compile_factors(risk.tisdale),
     )
 
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 from pharma_service.engine.context import AnalysisContext
-from pharma_service.models import Category, DrugRef, Finding, Severity, Source
+from pharma_service.engine.drafts import FindingDraft
+from pharma_service.models import Category, DrugRef, Severity, Source
 
 
-def anticholinergic_scores(ctx: AnalysisContext) -> tuple[dict[str, Any], list[Finding]]:
+def anticholinergic_scores(ctx: AnalysisContext) -> tuple[dict[str, Any], list[FindingDraft]]:
     scores: dict[str, Any] = {}
-    findings: list[Finding] = []
+    findings: list[FindingDraft] = []
     for scale in ctx.kb.scales:
         contributors: dict[str, DrugRef] = {}
         points: dict[str, int] = {}
@@ -22,7 +23,7 @@ def anticholinergic_scores(ctx: AnalysisContext) -> tuple[dict[str, Any], list[F
             score = scale.scores.get(occ.key)
             if score is not None and occ.key not in points:
                 points[occ.key] = score
-                contributors[occ.key] = occ.drug_ref()
+                contributors[occ.key] = occ.ref
         total = sum(points.values())
         info = scale.info
         high = total >= info.threshold_high
@@ -43,7 +44,7 @@ def anticholinergic_scores(ctx: AnalysisContext) -> tuple[dict[str, Any], list[F
         if high:
             names = ", ".join(f"{contributors[k].name} ({points[k]})" for k in sorted(points))
             findings.append(
-                Finding(
+                FindingDraft(
                     id=f"{info.id}:high",
                     category=Category.ANTICHOLINERGIC,
                     severity=Severity.MODERATE,

@@ -6,13 +6,14 @@ import math
 
 from pharma_service.engine.context import AnalysisContext
 from pharma_service.engine.cyp import CypPrediction, predict
-from pharma_service.models import Category, Finding, Severity, Source
+from pharma_service.engine.drafts import FindingDraft
+from pharma_service.models import Category, Severity, Source
 
 _SEVERITY = {"strong": Severity.HIGH, "moderate": Severity.MODERATE, "weak": Severity.LOW}
 _MAGNITUDE_FR = {"strong": "forte", "moderate": "modérée", "weak": "faible"}
 
 
-def apply_cyp(ctx: AnalysisContext, findings: list[Finding]) -> list[Finding]:
+def apply_cyp(ctx: AnalysisContext, findings: list[FindingDraft]) -> list[FindingDraft]:
     knowledge = ctx.kb.cyp
     if not knowledge.substrates:
         return findings
@@ -20,7 +21,7 @@ def apply_cyp(ctx: AnalysisContext, findings: list[Finding]) -> list[Finding]:
     occurrences = ctx.occurrences
     for sub in occurrences:
         for perp in occurrences:
-            if sub.line.index == perp.line.index or sub.key == perp.key:
+            if sub.line_index == perp.line_index or sub.key == perp.key:
                 continue
             predictions = [p for p in predict(knowledge, sub.key, perp.key) if p.magnitude]
             if not predictions:
@@ -34,30 +35,26 @@ def apply_cyp(ctx: AnalysisContext, findings: list[Finding]) -> list[Finding]:
                     i
                     for i, f in enumerate(out)
                     if f.category == Category.INTERACTION
-                    and {d.name for d in f.drugs} >= {sub.substance.name, perp.substance.name}
+                    and {d.name for d in f.drugs} >= {sub.name, perp.name}
                     and "cyp" not in f.codes
                 ),
                 None,
             )
-            text = _sentence(best, sub.substance.name, perp.substance.name, alternatives)
+            text = _sentence(best, sub.name, perp.name, alternatives)
             if match is not None:
                 found = out[match]
-                out[match] = found.model_copy(
-                    update={
-                        "detail": f"{found.detail} {text}".strip(),
-                        "codes": {**found.codes, "cyp": facts},
-                    }
-                )
+                found.detail = f"{found.detail} {text}".strip()
+                found.codes = {**found.codes, "cyp": facts}
                 continue
             out.append(
-                Finding(
+                FindingDraft(
                     id=f"cyp:{best.enzyme}:{'+'.join(sorted(pair))}",
                     category=Category.INTERACTION,
                     severity=_SEVERITY[best.magnitude or "weak"],
-                    drugs=[sub.drug_ref(), perp.drug_ref()],
+                    drugs=[sub.ref, perp.ref],
                     summary=(
-                        f"Interaction {best.enzyme} prédite : {sub.substance.name} + "
-                        f"{perp.substance.name} (AUC x{_ratio(best.auc_ratio)})"
+                        f"Interaction {best.enzyme} prédite : {sub.name} + "
+                        f"{perp.name} (AUC x{_ratio(best.auc_ratio)})"
                     )[:140],
                     detail=text,
                     recommendation="Surveiller l'efficacité et la tolérance ; "

@@ -6,52 +6,55 @@ from collections import defaultdict
 from collections.abc import Iterator
 
 from pharma_service.engine.context import AnalysisContext, Occurrence
-from pharma_service.engine.criteria_index import line_codes
-from pharma_service.models import Category, Finding, Severity, Source
+from pharma_service.engine.drafts import FindingDraft
+from pharma_service.models import Category, Severity, Source
+
+_SAME_SUBSTANCE_SOURCE = Source(label="STOPP/START v2", version="2015", reference="STOPP A3")
 
 
-def check_duplications(ctx: AnalysisContext) -> Iterator[Finding]:
+def check_duplications(ctx: AnalysisContext) -> Iterator[FindingDraft]:
     pack = ctx.kb.duplications
     by_key: dict[str, list[Occurrence]] = defaultdict(list)
     for occ in ctx.occurrences:
         by_key[occ.key].append(occ)
     for key, occs in sorted(by_key.items()):
-        lines = sorted({o.line.index for o in occs})
+        if len(occs) < 2:
+            continue
+        lines = sorted({o.line_index for o in occs})
         if len(lines) < 2:
             continue
-        name = occs[0].substance.name
-        yield Finding(
+        name = occs[0].name
+        yield FindingDraft(
             id=f"dup:same-substance|{key}",
             category=Category.DUPLICATION,
             severity=Severity(pack.same_substance_severity),
-            drugs=[o.drug_ref() for o in occs],
+            drugs=[o.ref for o in occs],
             summary=f"Doublon : {name} présent sur {len(lines)} lignes",
             detail=f"La même substance ({name}) est prescrite sur les lignes "
             + ", ".join(str(i + 1) for i in lines)
             + ". Les doses s'additionnent.",
             recommendation="Vérifier s'il s'agit d'un doublon et n'en garder qu'une ligne.",
             rule="dup:same-substance",
-            source=Source(label="STOPP/START v2", version="2015", reference="STOPP A3"),
+            source=_SAME_SUBSTANCE_SOURCE,
         )
 
-    coded = [
-        (line, line_codes(line))
-        for line in ctx.lines
-        if line.status != "unresolved" and line.route != "topical"
-    ]
+    views = ctx.views.views
     for cls in pack.classes:
+        prefixes, excluded = frozenset(cls.atc_prefixes), tuple(cls.exclude_atc_prefixes)
         members = [
-            line for line, codes in coded if _in_class(codes, cls.atc_prefixes, cls.exclude_atc_prefixes)
+            view
+            for view in views
+            if not prefixes.isdisjoint(view.prefixes)
+            and not any(code.startswith(excluded) for code in view.codes)
         ]
-        substance_sets = {frozenset(s.key for s in line.substances) for line in members}
-        if len(members) < 2 or len(substance_sets) < 2:
+        if len(members) < 2 or len({view.keys for view in members}) < 2:
             continue
-        names = [", ".join(s.name for s in line.substances) for line in members]
-        yield Finding(
-            id=f"{cls.id}|{'+'.join(str(line.index) for line in members)}",
+        names = [", ".join(occ.name for occ, _ in view.substances) for view in members]
+        yield FindingDraft(
+            id=f"{cls.id}|{'+'.join(str(view.index) for view in members)}",
             category=Category.DUPLICATION,
             severity=Severity(cls.severity),
-            drugs=[Occurrence(line, s).drug_ref() for line in members for s in line.substances],
+            drugs=[occ.ref for view in members for occ, _ in view.substances],
             summary=f"Redondance de classe : {cls.label_fr} ({' + '.join(names)})"[:140],
             detail=f"Deux médicaments de la même classe thérapeutique : {' ; '.join(names)}.",
             recommendation="Réévaluer l'intérêt de l'association ; privilégier une seule molécule "
@@ -59,9 +62,3 @@ def check_duplications(ctx: AnalysisContext) -> Iterator[Finding]:
             rule=cls.id,
             source=Source(label="STOPP/START v2", version="2015", reference=cls.source),
         )
-
-
-def _in_class(codes: set[str], prefixes: list[str], excluded: list[str]) -> bool:
-    return any(code.startswith(p) for code in codes for p in prefixes) and not any(
-        code.startswith(x) for code in codes for x in excluded
-    )

@@ -62,28 +62,29 @@ def _one(
     reasons: list[str],
     missing: list[str],
 ) -> bool | None:
-    if crit.kind == "age_min":
+    kind = crit.kind
+    if kind == "age_min":
         ok = int(facts["age"]) >= float(crit.value or 0)
         reasons.append(f"âge {facts['age']} ans {'≥' if ok else '<'} {crit.value:g}")
         return ok
-    if crit.kind == "distinct_molecules_min":
+    if kind == "distinct_molecules_min":
         count = int(facts["distinct_molecules"])
         ok = count >= float(crit.value or 0)
         reasons.append(f"{count} molécules distinctes {'≥' if ok else '<'} {crit.value:g}")
         return ok
-    if crit.kind == "treatment_duration_months_min":
+    if kind == "treatment_duration_months_min":
         missing.append(f"durée des traitements (au moins {crit.value:g} mois)")
         return None
-    if crit.kind == "ald":
+    if kind == "ald":
         if ctx.patient.ald is None:
             missing.append("affection de longue durée (ALD)")
             return None
         reasons.append("ALD" if ctx.patient.ald else "pas d'ALD")
         return ctx.patient.ald == bool(crit.value)
-    if crit.kind == "hospitalised":
+    if kind == "hospitalised":
         missing.append("hospitalisation")
         return None
-    if crit.kind == "all_of":
+    if kind == "all_of":
         return _all(crit.of, ctx, facts, reasons, missing)
     # any_of
     sub_reasons: list[str] = []

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from operator import attrgetter
 
-from pharma_service.engine.conditions import evaluate
 from pharma_service.engine.context import AnalysisContext, Occurrence
-from pharma_service.engine.kb import LEVELS, InteractionRule
-from pharma_service.models import (
-    Category,
-    Finding,
-    InteractionLevel,
-    Severity,
-)
+from pharma_service.engine.drafts import FindingDraft
+from pharma_service.engine.kb import LEVELS, EntryRules, InteractionRule
+from pharma_service.models import Category, InteractionLevel, Severity
 
 LEVEL_SEVERITY = {
     InteractionLevel.CI: Severity.CRITICAL,
@@ -26,108 +22,114 @@ LEVEL_LABEL_FR = {
     InteractionLevel.PE: "Précaution d'emploi",
     InteractionLevel.APEC: "À prendre en compte",
 }
+_LEVEL_OF = {level.value: level for level in InteractionLevel}
+
+_LINE_INDEX = attrgetter("line_index")
 
 
-def check_interactions(ctx: AnalysisContext) -> Iterator[Finding]:
-    # (entry, substance a, substance b) -> the entry's rules and the occurrences involved,
-    # the latter keyed by (line, substance) so that a substance on two lines counts twice.
-    groups: dict[
-        tuple[tuple[str, str], str, str],
-        tuple[list[InteractionRule], dict[tuple[int, str], Occurrence]],
-    ] = {}
+def check_interactions(ctx: AnalysisContext) -> Iterator[FindingDraft]:
+    # Pair of substances -> their occurrences by (line, substance): a substance on two lines
+    # counts twice, one listed several times on a line (a starter pack) once.
+    found: dict[tuple[str, str], dict[tuple[int, str], Occurrence]] = {}
+    pair_entries = ctx.kb.pair_entries
     occurrences = ctx.occurrences
     for i, first in enumerate(occurrences):
+        first_key, first_line = first.key, first.line_index
         for second in occurrences[i + 1 :]:
-            if first.line.index == second.line.index:
-                continue  # substances of one product are meant to be taken together
-            rules = ctx.kb.interaction_rules(first.key, second.key)
-            if not rules:
-                continue
-            a, b = (first, second) if first.key < second.key else (second, first)
-            for rule in rules:
-                group = groups.get((rule.entry, a.key, b.key))
-                if group is None:
-                    group = groups[(rule.entry, a.key, b.key)] = ([], {})
-                if rule not in group[0]:
-                    group[0].append(rule)
-                for occ in (a, b):
-                    group[1].setdefault((occ.line.index, occ.key), occ)
+            if first_key < second.key:
+                a, b = first, second
+            else:
+                a, b = second, first
+            pair = (a.key, b.key)
+            # Substances of one product are meant to be taken together.
+            if pair in pair_entries and first_line != second.line_index:
+                involved = found.get(pair)
+                if involved is None:
+                    involved = found[pair] = {}
+                involved.setdefault((a.line_index, a.key), a)
+                involved.setdefault((b.line_index, b.key), b)
     # Several thesaurus entries may cover one pair (a substance rule and a class rule):
     # one finding per pair, at the most constraining level, naming the other entries.
-    by_pair: dict[frozenset[str], list[Finding]] = {}
-    for entry_rules, involved in groups.values():
-        finding = _finding(ctx, entry_rules, list(involved.values()))
-        if finding is not None:
-            by_pair.setdefault(frozenset(o.key for o in involved.values()), []).append(finding)
-    for findings in by_pair.values():
-        yield _merge(findings)
+    for pair, involved in found.items():
+        drafts = []
+        for entry in pair_entries[pair]:
+            draft = _draft(ctx, pair, entry, list(involved.values()))
+            if draft is not None:
+                drafts.append(draft)
+        if drafts:
+            yield _merge(drafts)
 
 
-def _merge(findings: list[Finding]) -> Finding:
-    if len(findings) == 1:
-        return findings[0]
-    findings.sort(key=lambda f: (f.severity.rank, f.status != "confirmed", f.rule))
-    lead, others = findings[0], findings[1:]
+def _merge(drafts: list[FindingDraft]) -> FindingDraft:
+    if len(drafts) == 1:
+        return drafts[0]
+    drafts.sort(key=lambda f: (f.severity.rank, f.status != "confirmed", f.rule))
+    lead, others = drafts[0], drafts[1:]
     more = " ".join(f"Autre règle : {f.summary} [{f.rule}]." for f in others)
-    levels = {lv for f in findings for lv in f.codes["levels_in_entry"]}
-    return lead.model_copy(
-        update={
-            "detail": f"{lead.detail} {more}".strip(),
-            "related_rules": [f.rule for f in others],
-            "codes": {**lead.codes, "levels_in_entry": sorted(levels, key=LEVELS.index)},
-        }
-    )
+    levels = {lv for f in drafts for lv in f.codes["levels_in_entry"]}
+    lead.detail = f"{lead.detail} {more}".strip()
+    lead.related_rules = [f.rule for f in others]
+    lead.codes = {**lead.codes, "levels_in_entry": sorted(levels, key=LEVELS.index)}
+    return lead
 
 
-def _finding(
-    ctx: AnalysisContext, rules: list[InteractionRule], involved: list[Occurrence]
-) -> Finding | None:
-    """Pick the level of an entry: the most severe row whose condition holds or is unknown."""
-    applying: list[InteractionRule] = []
-    unknown: list[InteractionRule] = []
+def _chosen_rule(
+    ctx: AnalysisContext, rules: tuple[InteractionRule, ...], involved: list[Occurrence]
+) -> tuple[InteractionRule, bool] | None:
+    """The most severe row whose condition holds, else the most severe whose condition is unknown.
+
+    Returns the row and whether its condition is unknown (the finding is then to verify).
+    At equal level a row that holds wins over an unknown one.
+    """
+    if len(rules) == 1 and rules[0].condition_test is None:
+        return rules[0], False
+    holding: InteractionRule | None = None
+    unknown: InteractionRule | None = None
     for rule in rules:
-        if not rule.condition:
-            applying.append(rule)
-            continue
-        verdict = evaluate(ctx.kb.conditions[rule.condition].evaluate, ctx, involved)
+        test = rule.condition_test
+        verdict = True if test is None else test(ctx, involved)
         if verdict is True:
-            applying.append(rule)
-        elif verdict is None:
-            unknown.append(rule)
-    if not applying and not unknown:
+            if holding is None or rule.rank < holding.rank:
+                holding = rule
+        elif verdict is None and (unknown is None or rule.rank < unknown.rank):
+            unknown = rule
+    if holding is not None and (unknown is None or holding.rank <= unknown.rank):
+        return holding, False
+    return None if unknown is None else (unknown, True)
+
+
+def _draft(
+    ctx: AnalysisContext, pair: tuple[str, str], entry: EntryRules, involved: list[Occurrence]
+) -> FindingDraft | None:
+    """The finding of one entry on one pair of substances (`involved`: their occurrences)."""
+    picked = _chosen_rule(ctx, entry.rules, involved)
+    if picked is None:
         return None
-    chosen = min(applying + unknown, key=lambda r: r.rank)
-    to_verify = chosen not in applying
-    level = InteractionLevel(chosen.level)
-    kb = ctx.kb
-    involved.sort(key=lambda o: o.line.index)
-    names = list(dict.fromkeys(o.substance.name for o in involved))
-    risks = chosen.risk_labels
-    summary = f"{LEVEL_LABEL_FR[level]} : {' + '.join(names)}"
-    if risks:
-        summary = f"{summary} ({risks[0].lower()})"
-    detail_parts = [f"Risque : {'; '.join(risks)}." if risks else ""]
-    entry_text = f"{chosen.a_name} + {chosen.b_name}"
-    if {n.lower() for n in names} != {chosen.a_name.lower(), chosen.b_name.lower()}:
-        detail_parts.append(f"Règle du thésaurus : {entry_text}.")
+    chosen, to_verify = picked
+    level = _LEVEL_OF[chosen.level]
+    involved.sort(key=_LINE_INDEX)
+    names = list(dict.fromkeys([o.name for o in involved]))
+    detail = [chosen.risk_sentence] if chosen.risk_sentence else []
+    if {n.lower() for n in names} != chosen.entry_names:
+        detail.append(chosen.entry_sentence)
     missing: list[str] = []
     if chosen.condition:
-        condition_label = kb.conditions[chosen.condition].label_fr
         if to_verify:
-            detail_parts.append(
-                f"Niveau retenu par défaut (le plus contraignant) ; condition à vérifier : {condition_label}."
+            detail.append(
+                "Niveau retenu par défaut (le plus contraignant) ; condition à vérifier : "
+                f"{chosen.condition_label}."
             )
-            missing.append(condition_label)
+            missing.append(chosen.condition_label)
         else:
-            detail_parts.append(f"Condition remplie : {condition_label}.")
-    return Finding(
-        id=f"{chosen.id}|{'+'.join(sorted({o.key for o in involved}))}",
+            detail.append(f"Condition remplie : {chosen.condition_label}.")
+    return FindingDraft(
+        id=f"{chosen.id}|{pair[0]}+{pair[1]}",
         category=Category.INTERACTION,
         severity=LEVEL_SEVERITY[level],
         level=level,
-        drugs=[o.drug_ref() for o in involved],
-        summary=_clip(summary),
-        detail=" ".join(p for p in detail_parts if p),
+        drugs=[o.ref for o in involved],
+        summary=_clip(f"{LEVEL_LABEL_FR[level]} : {' + '.join(names)}{chosen.summary_risk}"),
+        detail=" ".join(detail),
         recommendation=chosen.recommendation,
         rule=chosen.id,
         source=chosen.source,
@@ -137,7 +139,7 @@ def _finding(
             "risks": list(chosen.risks),
             "actions": list(chosen.actions),
             "condition": chosen.condition or None,
-            "levels_in_entry": [r.level for r in sorted(rules, key=lambda r: r.rank)],
+            "levels_in_entry": list(entry.levels),
         },
     )
 

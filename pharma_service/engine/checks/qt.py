@@ -13,8 +13,8 @@ from __future__ import annotations
 from typing import Any
 
 from pharma_service.engine.context import AnalysisContext, Occurrence
-from pharma_service.engine.schemas import FactorEval
-from pharma_service.models import Category, Finding, Severity, Source
+from pharma_service.engine.drafts import FindingDraft
+from pharma_service.models import Category, Severity, Source
 
 # Categories counted as QT-prolonging (CredibleMeds "conditional" needs another factor).
 QT_CATEGORIES = {"known", "ansm_torsadogenic", "possible"}
@@ -33,31 +33,28 @@ _DRUG_FACTORS = (("bradycardia", "Médicament bradycardisant"), ("hypokalaemia",
 _SOURCE = "ANSM (substances susceptibles de donner des torsades de pointes) ; CredibleMeds ; Tisdale 2013"
 
 
-def qt_assessment(ctx: AnalysisContext) -> tuple[dict[str, Any], list[Finding]]:
+def qt_assessment(ctx: AnalysisContext) -> tuple[dict[str, Any], list[FindingDraft]]:
     qt = ctx.kb.qt
     risk = qt.risk
-    qt_occ = _distinct(o for o in ctx.occurrences if QT_CATEGORIES & set(qt.categories.get(o.key, ())))
+    qt_occ = _distinct(
+        o for o in ctx.occurrences if not QT_CATEGORIES.isdisjoint(qt.categories.get(o.key, ()))
+    )
     conditional = _distinct(o for o in ctx.occurrences if "conditional" in qt.categories.get(o.key, ()))
 
     present: list[dict[str, Any]] = []
     missing: list[str] = []
     score = 0
-    for factor in risk.tisdale.factors:
-        verdict = _factor(factor.evaluate, ctx, len(qt_occ))
+    for factor in qt.factors:
+        verdict = factor.test(ctx, len(qt_occ))
         if verdict is None:
             missing.append(factor.label_fr)
         elif verdict:
             score += factor.points
             present.append({"id": factor.id, "label": factor.label_fr, "points": factor.points})
-    for group, label in (
-        ("bradycardia", "Médicament bradycardisant"),
-        ("hypokalaemia", "Médicament hypokaliémiant"),
-    ):
+    for group, label in _DRUG_FACTORS:
         drugs = _class_drugs(ctx, group)
         if drugs:
-            present.append(
-                {"id": f"{group}_drug", "label": label, "drugs": [o.substance.name for o in drugs]}
-            )
+            present.append({"id": f"{group}_drug", "label": label, "drugs": [o.name for o in drugs]})
     heart_rate = ctx.patient.labs.heart_rate_bpm
     if heart_rate is not None and heart_rate < 60:
         present.append({"id": "bradycardia", "label": f"Bradycardie ({heart_rate:g}/min)"})
@@ -73,7 +70,7 @@ def qt_assessment(ctx: AnalysisContext) -> tuple[dict[str, Any], list[Finding]]:
     }
     scores = {
         "qt_drugs": [
-            {"name": o.substance.name, "line": o.line.index, "categories": list(qt.categories[o.key])}
+            {"name": o.name, "line": o.line_index, "categories": list(qt.categories[o.key])}
             for o in [*qt_occ, *conditional]
         ],
         "risk_factors": present,
@@ -81,10 +78,10 @@ def qt_assessment(ctx: AnalysisContext) -> tuple[dict[str, Any], list[Finding]]:
     }
 
     clinical = [f for f in present if f["id"] in _CLINICAL_FACTORS]
-    findings: list[Finding] = []
+    findings: list[FindingDraft] = []
     if len(qt_occ) >= 2 or (qt_occ and clinical) or (conditional and qt_occ):
         drugs = [*qt_occ, *conditional]
-        names = ", ".join(o.substance.name for o in drugs)
+        names = ", ".join(o.name for o in drugs)
         factors = "; ".join(f["label"] for f in present) or "aucun facteur renseigné"
         two = len(qt_occ) >= 2
         summary = (
@@ -93,11 +90,11 @@ def qt_assessment(ctx: AnalysisContext) -> tuple[dict[str, Any], list[Finding]]:
             else f"Risque d'allongement du QT : {names} avec facteur(s) de risque"
         )
         findings.append(
-            Finding(
+            FindingDraft(
                 id="qt:" + ("combination" if two else "risk_factors"),
                 category=Category.QT,
                 severity=Severity.HIGH if two and clinical else Severity.MODERATE,
-                drugs=[o.drug_ref() for o in drugs],
+                drugs=[o.ref for o in drugs],
                 summary=summary[:140],
                 detail=f"Facteurs de risque présents : {factors}."
                 + (f" Score de Tisdale : {score} ({band})." if band else "")
@@ -123,35 +120,5 @@ def _distinct(occurrences: Any) -> list[Occurrence]:
 
 
 def _class_drugs(ctx: AnalysisContext, group: str) -> list[Occurrence]:
-    keys: set[str] = set()
-    for ref in ctx.kb.qt.risk.ansm_classes.get(group, []):
-        keys |= ctx.kb.class_members.get(ref.class_key, frozenset())
+    keys = ctx.kb.qt.class_drugs.get(group, frozenset())
     return _distinct(o for o in ctx.occurrences if o.key in keys)
-
-
-def _factor(spec: FactorEval, ctx: AnalysisContext, qt_count: int) -> bool | None:
-    patient = ctx.patient
-    if spec.kind == "patient":
-        value: Any = patient.age_years if spec.field == "age" else getattr(patient, spec.field or "", None)
-        return None if value is None else _compare(value, spec.op, spec.value)
-    if spec.kind == "lab":
-        value = getattr(patient.labs, spec.field or "", None)
-        return None if value is None else _compare(value, spec.op, spec.value)
-    if spec.kind == "diagnosis":
-        has = ctx.has_condition(spec.icd10_prefixes)
-        return True if has else (False if patient.conditions else None)
-    if spec.kind == "drugs":
-        count = sum(
-            1
-            for line in ctx.lines
-            if any(s.atc and s.atc.startswith(tuple(spec.atc_prefixes)) for s in line.substances)
-        )
-        return count >= (spec.min_count or 1)
-    return qt_count >= (spec.min_count or 1)
-
-
-def _compare(value: Any, op: str | None, expected: Any) -> bool:
-    if op == "==":
-        return bool(value == expected)
-    left, right = float(value), float(expected)
-    return {">=": left >= right, "<=": left <= right, ">": left > right, "<": left < right}[op or ">="]

@@ -5,16 +5,20 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from pharma_service.engine.context import AnalysisContext
-from pharma_service.models import Category, Finding, LineStatus, Severity, Source
+from pharma_service.engine.drafts import FindingDraft
+from pharma_service.models import Category, LineStatus, Severity, Source
 
 _SOURCE = Source(label="pharma-service", version="1", reference="contrôle de lecture")
 
 
-def check_unresolved(ctx: AnalysisContext) -> Iterator[Finding]:
+def check_unresolved(ctx: AnalysisContext) -> Iterator[FindingDraft]:
     for line in ctx.lines:
+        status = line.status
+        if status == LineStatus.RESOLVED:
+            continue
         shown = line.line if len(line.line) <= 60 else line.line[:59] + "…"
-        if line.status == LineStatus.UNRESOLVED:
-            yield Finding(
+        if status == LineStatus.UNRESOLVED:
+            yield FindingDraft(
                 id=f"unresolved|{line.index}",
                 category=Category.UNRESOLVED,
                 severity=Severity.HIGH,
@@ -28,10 +32,10 @@ def check_unresolved(ctx: AnalysisContext) -> Iterator[Finding]:
                 status="to_verify",
                 missing_data=["identification du médicament"],
             )
-        elif line.status == LineStatus.AMBIGUOUS:
+        elif status == LineStatus.AMBIGUOUS:
             readings = ", ".join(s.name for s in line.substances)
             others = f" ; autres lectures possibles : {', '.join(line.candidates)}" if line.candidates else ""
-            yield Finding(
+            yield FindingDraft(
                 id=f"ambiguous|{line.index}",
                 category=Category.UNRESOLVED,
                 severity=Severity.MODERATE,

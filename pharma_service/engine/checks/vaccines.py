@@ -12,11 +12,12 @@ from datetime import date
 from typing import Any
 
 from pharma_service.engine.context import AnalysisContext
+from pharma_service.engine.drafts import FindingDraft
 from pharma_service.engine.schemas import VaccineCalendar, VaccineEntry
-from pharma_service.models import Category, Finding, Severity, Source
+from pharma_service.models import Category, Severity, Source
 
 
-def vaccination_status(ctx: AnalysisContext) -> tuple[dict[str, Any], list[Finding]]:
+def vaccination_status(ctx: AnalysisContext) -> tuple[dict[str, Any], list[FindingDraft]]:
     calendar: VaccineCalendar = ctx.kb.vaccines
     patient = ctx.patient
     age = patient.age_years
@@ -37,7 +38,7 @@ def vaccination_status(ctx: AnalysisContext) -> tuple[dict[str, Any], list[Findi
 
     source = Source(label=calendar.source.label, version=calendar.version, reference=calendar.source.citation)
     status: dict[str, Any] = {"calendar": calendar.calendar, "version": calendar.version, "vaccines": []}
-    findings: list[Finding] = []
+    findings: list[FindingDraft] = []
     if patient.vaccinations is None:
         for entry, note in applicable:
             status["vaccines"].append(
@@ -54,7 +55,7 @@ def vaccination_status(ctx: AnalysisContext) -> tuple[dict[str, Any], list[Findi
                 dict.fromkeys(e.vaccine_label_fr.split(" (")[0].split(" :")[0] for e, _ in applicable)
             )
             findings.append(
-                Finding(
+                FindingDraft(
                     id="vaccines:to-check",
                     category=Category.VACCINATION,
                     severity=Severity.INFO,
@@ -88,7 +89,7 @@ def vaccination_status(ctx: AnalysisContext) -> tuple[dict[str, Any], list[Findi
         )
         if not up_to_date:
             findings.append(
-                Finding(
+                FindingDraft(
                     id=f"vaccines:gap|{entry.id}",
                     category=Category.VACCINATION,
                     severity=Severity.LOW,
