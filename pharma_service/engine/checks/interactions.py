@@ -108,7 +108,12 @@ def _draft(
     chosen, to_verify = picked
     level = _LEVEL_OF[chosen.level]
     involved.sort(key=_LINE_INDEX)
-    names = list(dict.fromkeys([o.name for o in involved]))
+    if len(involved) == 2:  # the usual case: one line each
+        names = [involved[0].name, involved[1].name]
+        if names[0] == names[1]:
+            del names[1]
+    else:
+        names = list(dict.fromkeys([o.name for o in involved]))
     detail = [chosen.risk_sentence] if chosen.risk_sentence else []
     if {n.lower() for n in names} != chosen.entry_names:
         detail.append(chosen.entry_sentence)
