@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, File, Form, Header, Request, Response, UploadFile
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 
 from pharma_service.engine.kb import KnowledgeBase
 from pharma_service.errors import InputTooLarge, InvalidInput, PharmaError, UnsupportedInput
@@ -20,6 +21,8 @@ from pharma_service.ocr.engine import OcrEngine
 from pharma_service.ocr.pipeline import PrescriptionResult, analyse_prescription
 from pharma_service.plan.render import FORMATS, render
 from pharma_service.service import Engine, analyse_request, plan_request
+
+UPLOAD_PAGE = Path(__file__).resolve().parents[1] / "web" / "index.html"
 
 
 def get_engine(request: Request) -> Engine:
@@ -86,6 +89,11 @@ def create_app(engine: Engine | None = None, ocr: OcrEngine | None = None) -> Fa
             {"code": "invalid_input", "message": describe_errors(errors, drop_prefix="body")},
             status_code=422,
         )
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def upload_page() -> HTMLResponse:
+        """The pharmacists' page: upload an ordonnance, check what was read, correct, analyse."""
+        return HTMLResponse(UPLOAD_PAGE.read_text(encoding="utf-8"))
 
     @app.get("/v1/health")
     def health(engine: EngineDep) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from PIL import Image
 from pydantic import BaseModel, Field
 
 from pharma_service.inputs import request_from_parsed
-from pharma_service.models import Analysis, LineStatus, MedicationLine
+from pharma_service.models import Analysis, AnalysisRequest, LineStatus, MedicationLine
 from pharma_service.ocr.corrections import correct_line
 from pharma_service.ocr.documents import Document, open_document
 from pharma_service.ocr.engine import OcrEngine, OcrLine
@@ -73,6 +73,10 @@ class Reading(BaseModel):
 
 class PrescriptionResult(BaseModel):
     reading: Reading
+    request: AnalysisRequest = Field(
+        description="The structured request analysed: correct a misread line or add a patient fact, "
+        "then send it to POST /v1/analyses (or /v1/ppp) instead of scanning again."
+    )
     analysis: Analysis
 
 
@@ -108,7 +112,7 @@ def analyse_prescription(
         lines=_read_lines(parsed, placed, analysis.medications),
         ignored=parsed.ignored,
     )
-    return PrescriptionResult(reading=reading, analysis=analysis)
+    return PrescriptionResult(reading=reading, request=request, analysis=analysis)
 
 
 # --------------------------------------------------------------------------- pages

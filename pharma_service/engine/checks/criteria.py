@@ -112,6 +112,9 @@ class _Outcome:
 
 
 def _unevaluated(group: list[_Hit]) -> UnevaluatedDraft:
+    # Load order: lines reach criteria in line order, so a criterion shared with an earlier
+    # line would otherwise come first on a later one.
+    group.sort(key=lambda hit: hit.item.position)
     lead = group[0]
     item = lead.item
     if len(group) == 1:
