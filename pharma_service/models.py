@@ -154,6 +154,12 @@ class Posology(Out):
     times_of_day: list[str] = Field(default_factory=list)
     as_needed: bool = False
     as_needed_reason: str | None = None
+    units_per_day: float | None = Field(
+        default=None,
+        description="Average units (in ``unit``) a day. Known from a daily total ('2 sachets par "
+        "jour') even when the units per intake and the intakes per day are not; None for an "
+        "as-needed line without a regular schedule.",
+    )
     max_units_per_day: float | None = None
     duration_days: float | None = None
     daily_dose: Strength | None = None

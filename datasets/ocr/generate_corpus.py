@@ -67,15 +67,12 @@ MAX_ACUTE = 2
 # Catalogue drugs left out, with the reason (the truth must be exact for every line).
 EXCLUDED_DRUGS = {
     "haloperidol": "oral solution dosed in drops: the posology is not a count of units",
-    "fosfomycine": "single dose ('1 sachet en dose unique'): no intakes per day, unparsed by parse_posology",
 }
-# Phrasings not used because parse_posology does not give the units per intake and the
-# intakes per day they mean (checked by hand, see README.md):
-#   "2 sachets par jour"        a daily total: units per intake and intakes per day unknown
-#   "1 cp avant chaque repas"   'avant' left unparsed, no intakes per day
-#   "1 gélule après chaque selle"  not read as as-needed
-#   "1 cp au milieu des repas"  'milieu' left unparsed
-#   "1 cp 1-0-1"                the grid and the quantity together: '1 cp' left unparsed
+# Phrasings not used (see README.md):
+#   "2 sachets par jour"  a daily total: parse_posology rightly gives no units per intake and no
+#                         intakes per day (only units_per_day), and the truth cannot say "split
+#                         unknown" (units_per_intake is a number; intakes_per_day None means
+#                         as needed), nor can pharma_service/ocr/evaluation.py compare it
 
 # --------------------------------------------------------------------------- catalogue
 
@@ -94,7 +91,9 @@ _GELULES = {
 }  # fmt: skip
 UNIT_OVERRIDES = {
     **dict.fromkeys(_GELULES, "gélule"),
-    **dict.fromkeys(("aspirine_75", "macrogol", "lactulose", "amoxicilline_clavulanate"), "sachet"),
+    **dict.fromkeys(
+        ("aspirine_75", "macrogol", "lactulose", "amoxicilline_clavulanate", "fosfomycine"), "sachet"
+    ),
     "cholecalciferol": "ampoule",
     "dutasteride": "capsule",
 }
@@ -106,6 +105,8 @@ HALVABLE = {
     "prednisone", "oxybutynine", "zolpidem", "alprazolam", "bromazepam", "lorazepam", "hydroxyzine",
     "escitalopram", "paroxetine", "citalopram", "tiapride", "cyamemazine", "metoclopramide",
 }  # fmt: skip
+# Drugs taken with food: their three daily intakes may be written around the meals.
+WITH_MEALS = {"trimetazidine", "pristinamycine", "nitrofurantoine"}
 WEEKDAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
 
 
@@ -113,7 +114,7 @@ WEEKDAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanc
 class Schedule:
     """A structured posology: ``units`` per intake, taken following ``kind``."""
 
-    kind: str  # matin midi soir coucher jour bid tid week month prn
+    kind: str  # matin midi soir coucher jour bid tid week month prn single
     units: float = 1.0  # always a float in the truth (2.0, not 2)
     max_per_day: int | None = None  # "prn" only: the most intakes a day
     reason: str = "douleur"  # "prn" only
@@ -128,7 +129,7 @@ class Schedule:
 
 _INTAKES: dict[str, float | None] = {
     "matin": 1.0, "midi": 1.0, "soir": 1.0, "coucher": 1.0, "jour": 1.0,
-    "bid": 2.0, "tid": 3.0, "week": 1 / 7, "month": 1 / 30, "prn": None,
+    "bid": 2.0, "tid": 3.0, "week": 1 / 7, "month": 1 / 30, "prn": None, "single": 1.0,
 }  # fmt: skip
 S = Schedule
 SCHEDULE_OVERRIDES: dict[str, tuple[Schedule, ...]] = {
@@ -169,11 +170,12 @@ SCHEDULE_OVERRIDES: dict[str, tuple[Schedule, ...]] = {
     "cefpodoxime": (S("bid", 2),),
     "pivmecillinam": (S("bid", 2),),
     "phloroglucinol": (S("tid", 2), S("prn", 2, max_per_day=3)),
+    "fosfomycine": (S("single"),),
     "furosemide": (S("matin"), S("matin", 0.5), S("matin", 2)),
     "oxybutynine": (S("bid"), S("tid")),
 }
 del S
-DURATION_OVERRIDES = {"azithromycine": 3}
+DURATION_OVERRIDES = {"azithromycine": 3, "fosfomycine": 1}
 
 
 @dataclass(frozen=True)
@@ -499,8 +501,14 @@ def _posology(drug: Drug, s: Schedule, rng: Random) -> tuple[str, float | None]:
         options.append(f"{q2} le matin et {q2} le soir")
         if drug.drug_id == "metformine":
             options.append(f"{q} matin et soir au cours des repas")
+            options.append(f"{q} matin et soir au milieu des repas")
     elif k == "tid":
         options = [f"{q} matin, midi et soir", f"{q} 3 fois par jour", f"{q} le matin, midi et soir"]
+        options.append(f"{q} à chaque repas")  # "chaque repas" is the three meals
+        if drug.drug_id == "repaglinide":
+            options += [f"{q} avant chaque repas", f"{q} 15 minutes avant chaque repas"]
+        if drug.drug_id in WITH_MEALS:
+            options += [f"{q} après chaque repas", f"{q} 3 fois par jour pendant les repas"]
     elif k == "week":
         day = rng.choice(WEEKDAYS)
         options = [f"{q} une fois par semaine", f"{q} le {day}", f"{q} par semaine, le {day}"]
@@ -508,23 +516,36 @@ def _posology(drug: Drug, s: Schedule, rng: Random) -> tuple[str, float | None]:
         options = [f"{q} par mois", f"{q} tous les mois"]
     elif k == "prn":
         m = s.max_per_day
-        # "2 cp si douleur, max 3 par jour" is read as 3 units: a count of intakes says "fois"
-        times = "" if s.units == 1 else " fois"
-        options = [
-            f"{q} si {s.reason}, maximum {m}{times} par jour",
-            f"{q} si {s.reason}, max {m}{times} par jour",
-        ]
+        assert m is not None
+        # A ceiling without a unit word counts units after a one-unit intake; after several
+        # units it is ambiguous (3 tablets or 3 intakes?) and parse_posology leaves it to a
+        # human, so the corpus writes it only after one unit. A count of intakes says "fois".
+        options = [f"{q} si {s.reason}, maximum {m} fois par jour"]
         if s.units == 1:
             plural = UNIT_WORDS[drug.unit][1]
-            options.append(f"{q} si {s.reason}, sans dépasser {m} {plural} par jour")
+            options += [
+                f"{q} si {s.reason}, max {m:g} par jour",
+                f"{q} si {s.reason}, maximum {m:g} par jour",
+                f"{q} si {s.reason}, sans dépasser {m} {plural} par jour",
+            ]
+        if s.reason == "diarrhée":  # as needed too
+            options.append(f"{q} après chaque selle, max {m} fois par jour")
+            if s.units == 1:
+                options.append(f"{q} après chaque selle liquide, maximum {m:g} par jour")
+    elif k == "single":
+        options = [f"{q} en dose unique", f"{q} en prise unique"]
     else:  # pragma: no cover
         raise ValueError(k)
     grid = _grid(k, s.units)
     use_grid = grid is not None and rng.random() < 0.25
     text = grid if use_grid and grid else rng.choice(options)
+    if use_grid and rng.random() < 0.3:
+        text = f"{_quantity(s.units, drug.unit, rng, words=False)} {text}"  # "1 cp 1-0-1"
     suffix = ""
     duration: float | None = None
-    if drug.acute_days is not None:
+    if k == "single":
+        duration = 1.0  # a single dose: no duration written, one day
+    elif drug.acute_days is not None:
         if rng.random() < 0.85:
             suffix = f"{rng.choice((' ', ', '))}pendant {drug.acute_days} jours"
             duration = float(drug.acute_days)
@@ -540,8 +561,6 @@ def _posology(drug: Drug, s: Schedule, rng: Random) -> tuple[str, float | None]:
             suffix = f", à renouveler {rng.randint(1, 3)} fois"
         elif r < 0.42:
             suffix, duration = f", QSP 3 mois, à renouveler {rng.randint(1, 3)} fois", 90.0
-    if use_grid and suffix.startswith(","):
-        suffix = suffix[1:]  # "1-0-1, pendant 7 jours": parse_posology leaves the grid unparsed
     text += suffix
     return text, duration
 

@@ -145,6 +145,9 @@ def _doses_of(occ: Occurrence) -> Doses:
         per_intake = _intake_mg(
             posology.units_per_intake, posology.unit, occ.substance.strength, single=single
         )
+    per_day = None  # the daily total in mg, from the units a day ("2 sachets par jour", "1-0-2")
+    if posology.units_per_day is not None:
+        per_day = _intake_mg(posology.units_per_day, posology.unit, occ.substance.strength, single=single)
     daily = None
     if per_intake is not None and posology.as_needed and posology.max_units_per_day is not None:
         # As needed: the ceiling is the daily dose the patient may reach.
@@ -152,8 +155,13 @@ def _doses_of(occ: Occurrence) -> Doses:
     elif per_intake is not None and posology.intakes_per_day is not None:
         # Regular, or as needed up to a written number of intakes a day (the maximum).
         daily = per_intake * posology.intakes_per_day
+    elif per_day is not None:
+        # The daily total is known, not one intake; read per substance, so that it holds
+        # for a combination too.
+        daily = per_day
     elif single and posology.daily_dose is not None and posology.daily_dose.unit in _MASS_TO_MG:
-        # "2 cp par jour", "1-0-2": the parser knows the daily total but not one intake.
+        # The same, through the parser's daily dose (units the substance strength cannot
+        # convert, e.g. spoons of a mg/ml solution).
         daily = posology.daily_dose.value * _MASS_TO_MG[posology.daily_dose.unit]
     return Doses(per_intake, daily, None if daily is None else daily * 7)
 

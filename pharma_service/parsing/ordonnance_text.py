@@ -437,7 +437,7 @@ class _Drug:
             # only when it is a schedule ("1 cp le soir"), not a strength or form
             # ("MACROGOL 4000 10 g", "OMIX L.P. 0,4 mg") that would read as a dose to take.
             found = parse_posology(inline)
-            if found.intakes_per_day is None and not found.as_needed:
+            if found.intakes_per_day is None and found.units_per_day is None and not found.as_needed:
                 inline = None
         posology = [p for p in (inline, *self.continuation) if p]
         return RawDrugLine(

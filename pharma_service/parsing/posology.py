@@ -18,8 +18,14 @@ Reading rules (the "never guess" choices):
   "2 à 3 fois par jour" is 3 intakes, "toutes les 4 à 6 h" is 6 intakes, "pendant 5 à
   7 jours" is 7 days.
 * "N <unit> par jour" (or "/j") is a daily *total*: with N > 1 and no other frequency
-  the number of intakes is unknown (None) but the daily dose is still computed. With a
-  frequency ("2 cp par jour matin et soir") the units per intake are the average.
+  the units per intake and the number of intakes are unknown (None) but ``units_per_day``
+  holds N and the daily dose is still computed. With a frequency ("2 cp par jour matin et
+  soir") the units per intake are the average.
+* Meals: "à/avant/après chaque repas", "aux 3 repas" are three intakes (matin, midi, soir),
+  unless other meal times are written ("1 cp matin et soir avant chaque repas" is two);
+  "aux repas", "pendant les repas", "au milieu des repas" say when, not how often.
+* "1 cp 1-0-1": a quantity written just before a grid that says the same names the unit;
+  one that disagrees ("2 cp 1-0-1") is left in ``unparsed``.
 * Unequal quantities per intake ("1-0-2", "1 cp le matin, 2 le soir") leave
   ``units_per_intake`` None; the daily dose uses the total.
 * A day pattern without a frequency ("1 cp le lundi", "tous les 2 jours", "un jour sur
@@ -27,8 +33,12 @@ Reading rules (the "never guess" choices):
 * As-needed: the regular schedule, if any is written, gives ``intakes_per_day``; a
   ceiling ("max 3/j", "sans dépasser 6 cp par jour", "jusqu'à 3 fois par jour") only
   fills ``max_units_per_day`` (converted into the intake unit; an intake ceiling is
-  multiplied by the units per intake, and left in ``unparsed`` when those are unknown).
+  multiplied by the units per intake, and left in ``unparsed`` when those are unknown). A
+  ceiling without a unit word ("2 cp si douleur, max 3 par jour") counts units, like any
+  bare count: 3, the number written. "Après chaque selle" is as needed.
   An as-needed line without a regular schedule has no daily dose.
+* "En dose unique" is one intake and a duration of one day; so is "en prise unique" when
+  nothing else is scheduled, but next to a daily schedule it means one intake a day.
 * A drug description strength is used as the dose per intake when the posology gives no
   quantity at all ("Amoxicilline 1 g matin et soir" = 1 g per intake, as pharmacists read
   DCI lines), and as the unit strength when no ``strengths`` are passed.
@@ -220,7 +230,7 @@ _UNIT_DEFS: tuple[tuple[str, str], ...] = (
     ("cuillère", r"cuilleres?|cuill?\.?"),
     ("comprimé", r"comprimes?|cprs?\.?|cps?\.?|comp\.?"),
     ("gélule", r"gelules?|gel\.?"),
-    ("sachet", r"sachets?(?:[- ]doses?)?|sach\.?"),
+    ("sachet", r"sachets?(?:[- ]doses?(?!\s+unique))?|sach\.?"),
     ("goutte", r"gouttes?|gtt?e?s?\.?"),
     ("ml", r"ml|millilitres?|cc"),
     ("mg", r"mg|milligrammes?"),
@@ -380,6 +390,11 @@ class _Qty:
     unit: str | None
     text: str
     bare: bool = False
+    end: int = -1
+
+
+# "1 à 2", "1-2", "1 ou 2": an intake given as a range of units.
+_RANGE_TEXT = re.compile(r"\d\s*(?:à|a|-|ou)\s*\d")
 
 
 @dataclass(slots=True)
@@ -392,6 +407,13 @@ class _Max:
 
 
 @dataclass(slots=True)
+class _Single:
+    pos: int
+    dose: bool  # "dose unique" (a single dose) rather than "prise unique" (a single intake)
+    text: str
+
+
+@dataclass(slots=True)
 class _State:
     s: str
     orig: str
@@ -399,6 +421,7 @@ class _State:
     per_period: list[tuple[float, str | None, float]] = field(default_factory=list)
     slots: list[tuple[int, str, str | None]] = field(default_factory=list)
     grid: list[float] | None = None
+    grid_pos: int = -1
     per_day: float | None = None  # intakes per active day ("3 fois par jour", "toutes les 8 h")
     count: tuple[float, float] | None = None  # n intakes per P days ("2 fois par semaine")
     days: tuple[float, float] | None = None  # k active days per P days ("un jour sur deux")
@@ -411,6 +434,8 @@ class _State:
     duration: float | None = None
     unit_words: list[str] = field(default_factory=list)
     local_strength: tuple[float, str] | None = None
+    single: _Single | None = None  # "en dose unique", "en prise unique"
+    meal_pos: list[int] = field(default_factory=list)  # where "à chaque repas" put three slots
     unparsed: list[tuple[int, str]] = field(default_factory=list)
 
     def original(self, start: int, end: int) -> str:
@@ -458,7 +483,24 @@ def _h_max(st: _State, m: re.Match[str]) -> None:
     if m.group("cnt"):
         st.maxes.append(_Max(m.start(), value, "intakes", None, text))
     else:
+        # Without a unit word the ceiling counts units of the product, like any bare count
+        # ("1 cp si douleur, max 3 par jour"); after an intake of several units it is
+        # ambiguous and left unparsed (see _ceiling). An intake ceiling says "fois"/"prises".
         st.maxes.append(_Max(m.start(), value, "units", _unit(m.group("u")), text))
+
+
+def _h_each_stool(st: _State, m: re.Match[str]) -> None:
+    """ "1 gélule après chaque selle (liquide)": as needed, as many intakes as stools."""
+    st.as_needed = True
+    if st.reason is None:
+        st.reason = st.original(m.start(), m.end()).lower()
+
+
+def _h_single(st: _State, m: re.Match[str]) -> None:
+    if st.single is None:
+        st.single = _Single(m.start(), m.group("dose") is not None, st.original(m.start(), m.end()))
+    else:
+        _h_unparsed(st, m)
 
 
 def _set_hourly(st: _State, hours: float) -> None:
@@ -571,6 +613,7 @@ def _h_grid(st: _State, m: re.Match[str]) -> None:
         st.unparsed.append((m.start(), st.original(m.start(), m.end())))
         return
     st.grid = [v or 0.0 for v in values]
+    st.grid_pos = m.start()
 
 
 def _h_slot(label: str | None) -> _Handler:
@@ -599,9 +642,26 @@ def _h_time(st: _State, m: re.Match[str]) -> None:
     st.slots.append((m.start(), label, label))
 
 
+_MEALS = ("matin", "midi", "soir")
+
+
 def _h_meals(st: _State, m: re.Match[str]) -> None:
-    for label in ("matin", "midi", "soir"):
+    st.meal_pos.append(m.start())
+    for label in _MEALS:
         st.slots.append((m.start(), label, label))
+
+
+def _meal_slots_as_instruction(st: _State) -> None:
+    """ "1 cp matin et soir avant chaque repas": the times written say which meals (2 intakes).
+
+    "Chaque repas" adds the three meals only when no other meal time is written, or when
+    they are all written anyway; a bedtime is not a meal ("à chaque repas et au coucher" is 4).
+    """
+    if not st.meal_pos or len(st.quantities) > 1:
+        return  # "1 cp le matin, 2 à chaque repas": quantities per slot, left as written
+    written = {label for pos, _, label in st.slots if pos not in st.meal_pos and label in _MEALS}
+    if written and len(written) < len(_MEALS):
+        st.slots = [slot for slot in st.slots if slot[0] not in st.meal_pos]
 
 
 def _clock_label(hour: int) -> str | None:
@@ -632,7 +692,7 @@ def _quantity(st: _State, m: re.Match[str], unit: str | None, bare: bool = False
     value = rng[1]
     if "half" in m.re.groupindex and m.group("half"):
         value += 0.5
-    st.quantities.append(_Qty(m.start(), value, unit, st.original(m.start(), m.end()), bare))
+    st.quantities.append(_Qty(m.start(), value, unit, st.original(m.start(), m.end()), bare, m.end()))
 
 
 def _h_qty_per_period(st: _State, m: re.Match[str]) -> None:
@@ -707,7 +767,7 @@ _INSTRUCTIONS = (
     r"|saines?|seches?|propres?))*"
     r"|a\s+jeun"
     r"|(?:au|aux|avec\s+les?|pendant\s+les?|au\s+cours\s+d(?:u|es)|avant\s+les?|apres\s+les?"
-    r"|en\s+dehors\s+des?|au\s+milieu\s+du|au\s+debut\s+du|a\s+la\s+fin\s+du|au\s+moment\s+des?"
+    r"|en\s+dehors\s+des?|au\s+(?:milieu|debut)\s+d(?:u|es)|a\s+la\s+fin\s+d(?:u|es)|au\s+moment\s+des?"
     r"|lors\s+des?|loin\s+des?|a\s+distance\s+des?)\s+repas"
     r"|(?:avec|dans)\s+(?:un|1|une?\s+demi)\s+(?:grand\s+|demi[- ]|plein\s+)?verre\s+d'?\s*eau"
     r"|avec\s+(?:de\s+l'|un\s+peu\s+d')\s*eau"
@@ -824,6 +884,12 @@ _ALTERNATIVES: tuple[tuple[str, _Handler], ...] = (
         rf"|a\s+la\s+demande|sb|s/b|prn){_E}",
         _h_as_needed,
     ),
+    # "1 gélule après chaque selle liquide": as needed, no fixed number of intakes a day
+    (
+        rf"{_B}(?:(?:juste\s+)?apres|a|lors\s+de)\s+chaque\s+(?:emission\s+de\s+)?selles?"
+        rf"(?:\s+(?:liquides?|molles?|diarrheiques?|non\s+moulees?))?{_E}",
+        _h_each_stool,
+    ),
     (
         rf"{_B}(?:si|en\s+cas\s+d(?:e\s+|')|lors\s+d(?:es|u|e|')\s*|au\s+moment\s+d(?:es|u|e)\s+)\s*"
         rf"(?P<r>(?!{_STOP}){_REASON_WORD}(?:\s+(?!{_STOP}){_REASON_WORD}){{0,5}}{_THRESHOLD})",
@@ -869,6 +935,8 @@ _ALTERNATIVES: tuple[tuple[str, _Handler], ...] = (
         rf"{_B}x\s*{_qr('n')}\s*(?:/|par)\s*(?:(?P<pq>{_Q})\s*)?{_CPERIOD_UNIT}",
         _h_count,
     ),
+    # "en dose unique", "en prise unique": see _apply_single
+    (rf"{_B}(?:en\s+)?(?:(?:une?|1)\s+)?(?:(?P<dose>dose)|prise)\s+unique{_E}", _h_single),
     (
         rf"{_B}(?:(?:a\s+)?repartir\s+en|repartie?s?\s+en|en)\s+{_qr('n')}\s*prises?"
         rf"(?:\s+(?:par\s+jour|quotidiennes?|dans\s+la\s+journee))?{_E}",
@@ -928,9 +996,16 @@ _ALTERNATIVES: tuple[tuple[str, _Handler], ...] = (
         rf"(?P<t>matin|midi|soir){_E}",
         _h_time,
     ),
+    # "à chaque repas", "avant chaque repas", "aux 3 repas": one intake at each of the three
+    # meals. Without "chaque" or a count ("aux repas", "pendant les repas", "au milieu des
+    # repas") it is only an instruction (_INSTRUCTIONS): the number of intakes is not given.
     (
-        rf"{_B}(?:a\s+chaque|aux\s+(?:3|trois)(?:\s+principaux)?|pendant\s+les\s+(?:3|trois)"
-        rf"|lors\s+des\s+(?:3|trois)|au\s+cours\s+des\s+(?:3|trois))\s+repas(?:\s+principaux)?{_E}",
+        rf"{_B}(?:(?:a|(?:juste\s+)?(?:avant|apres)|pendant|avec|lors\s+de|au\s+cours\s+de"
+        rf"|au\s+moment\s+de|au\s+(?:debut|milieu)\s+de|a\s+la\s+fin\s+de)\s+)?chaque\s+repas"
+        rf"(?:\s+principal)?{_E}"
+        rf"|{_B}(?:aux|(?:juste\s+)?(?:avant|apres)\s+les|pendant\s+les|avec\s+les|lors\s+des"
+        rf"|au\s+cours\s+des|au\s+moment\s+des|au\s+(?:debut|milieu)\s+des|a\s+la\s+fin\s+des)"
+        rf"\s+(?:3|trois)(?:\s+principaux)?\s+repas(?:\s+principaux)?{_E}",
         _h_meals,
     ),
     (rf"{_B}(?:(?:l'|la|dans\s+l'|en)\s*)?apres[- ]midi{_E}", _h_slot(None)),
@@ -1297,12 +1372,36 @@ def _assign_to_slots(
     return values, used
 
 
+def _grid_quantities(st: _State, quantities: list[_Qty], upi: float) -> set[int]:
+    """A quantity written just before a grid that says the same ("1 cp 1-0-1") names its unit.
+
+    Only when every intake of the grid is that quantity: "2 cp 1-0-1" (2 per intake, or the
+    grid's 1?) stays in ``unparsed``.
+    """
+    used: set[int] = set()
+    for i, q in enumerate(quantities):
+        between = st.s[q.end : st.grid_pos] if 0 <= q.end <= st.grid_pos else None
+        if q.unit is not None and q.value == upi and between is not None and not between.strip(" :,"):
+            used.add(i)
+    return used
+
+
 def _ceiling(
-    mx: _Max, unit: str | None, upi: float | None, strength: tuple[float, str] | None
+    mx: _Max,
+    unit: str | None,
+    upi: float | None,
+    strength: tuple[float, str] | None,
+    *,
+    ranged_intake: bool = False,
 ) -> float | None:
     """A daily ceiling in the unit of the intake, or None when it cannot be converted."""
     if mx.kind == "intakes":
         return mx.value * upi if upi is not None else None
+    if mx.unit is None and upi is not None and upi != 1 and not ranged_intake:
+        # "2 cp si douleur, max 3 par jour": 3 tablets, or 3 intakes of 2? The text does not
+        # say, and the dose checks would miss an overdose on the lower reading: a human reads it.
+        # After a range ("1 à 2 cp si douleur, max 6/j") the usage is units.
+        return None
     if mx.unit is None or mx.unit == unit or (unit is None and mx.unit not in _MASS_UNITS):
         return mx.value
     if mx.unit in _TO_MG and unit in _TO_MG:
@@ -1350,7 +1449,42 @@ def _choose_unit(st: _State, quantities: list[_Qty]) -> str | None:
     return None
 
 
+def _apply_single(st: _State) -> None:
+    """ "en dose unique" / "en prise unique": one intake.
+
+    "Dose unique" is a single-dose treatment: one intake, a duration of one day. "Prise
+    unique" is one as well when nothing else is scheduled ("1 sachet en prise unique"), but
+    next to a daily schedule it is the number of intakes a day ("2 cp par jour en prise
+    unique", "1 cp le matin en prise unique": chronic, no duration). A schedule of several
+    intakes, or another duration, contradicts it: the words go to ``unparsed``.
+    """
+    single = st.single
+    if single is None:
+        return
+    slots = {key for _, key, _ in st.slots}
+    grid_intakes = sum(1 for v in st.grid if v > 0) if st.grid is not None else 0
+    several = (
+        st.count is not None
+        or st.days is not None
+        or bool(st.weekdays or st.weekdays_excluded)
+        or (st.per_day is not None and st.per_day != 1)
+        or len(slots) > 1
+        or grid_intakes > 1
+        or any(days != 1 for _, _, days in st.per_period)
+    )
+    scheduled = bool(st.per_day or st.per_period or st.daily or slots or grid_intakes)
+    other_duration = st.duration is not None and st.duration != 1
+    if several or (other_duration and (single.dose or not scheduled)):
+        st.unparsed.append((single.pos, single.text))
+        return
+    st.per_day = 1.0
+    if single.dose or not scheduled:
+        st.duration = 1.0
+
+
 def _build(st: _State, strengths: Sequence[Strength], prefix: list[tuple[float, str, bool]]) -> Posology:
+    _meal_slots_as_instruction(st)
+    _apply_single(st)
     # week days
     if st.weekdays or st.weekdays_excluded:
         days = (st.weekdays or set(range(7))) - st.weekdays_excluded
@@ -1427,6 +1561,8 @@ def _build(st: _State, strengths: Sequence[Strength], prefix: list[tuple[float, 
             unequal = True
         if st.grid is None and not used:
             used = {0}
+        elif st.grid is not None and upi is not None:
+            used = _grid_quantities(st, quantities, upi)
     elif quantities:
         upi = quantities[0].value
         used = {0}
@@ -1463,15 +1599,18 @@ def _build(st: _State, strengths: Sequence[Strength], prefix: list[tuple[float, 
 
     # ceilings, in the unit of the intake
     max_units: float | None = None
+    ranged_intake = bool(quantities) and _RANGE_TEXT.search(quantities[0].text) is not None
     for mx in st.maxes:
-        ceiling = _ceiling(mx, unit, upi, strength)
+        ceiling = _ceiling(mx, unit, upi, strength, ranged_intake=ranged_intake)
         if ceiling is None:
             st.unparsed.append((mx.pos, mx.text))
         elif max_units is None or ceiling < max_units:
             max_units = ceiling
 
     daily: Strength | None = None
-    if units_per_day is not None and not (st.as_needed and intakes is None):
+    if units_per_day is not None and st.as_needed and intakes is None:
+        units_per_day = None  # "2 cp par jour si besoin": a ceiling more than a daily amount
+    if units_per_day is not None:
         daily = _daily_dose(units_per_day, unit, strength)
 
     times = sorted({lb for lb in labels if lb in _TIME_ORDER}, key=_TIME_ORDER.index)
@@ -1490,6 +1629,8 @@ def _build(st: _State, strengths: Sequence[Strength], prefix: list[tuple[float, 
         times_of_day=times,
         as_needed=st.as_needed,
         as_needed_reason=st.reason,
+        # like intakes_per_day, an average kept precise (1/7): the engine multiplies it
+        units_per_day=float(f"{units_per_day:.12g}") if units_per_day is not None else None,
         max_units_per_day=_round(max_units) if max_units is not None else None,
         duration_days=_round(st.duration) if st.duration is not None else None,
         daily_dose=daily,

@@ -332,3 +332,61 @@ Atorvastatine 20 mg 1 cp le soir
         ("1 sachet par jour", True),
         ("1 cp le soir ; pendant 3 mois", True),
     ]
+
+
+def test_a_daily_total_before_a_continuation_line_is_part_of_the_posology() -> None:
+    text = """Mme X, 80 ans
+1) MOVICOL 2 sachets par jour
+   pendant 7 jours
+2) MACROGOL 4000 10 g
+   2 sachets par jour
+"""
+    lines = parse_ordonnance_text(text).lines
+    assert [(line.posology_text, line.continued) for line in lines] == [
+        ("2 sachets par jour ; pendant 7 jours", True),
+        ("2 sachets par jour", True),  # the strength is still not read as a dose
+    ]
+    p = parse_posology(lines[0].posology_text or "")
+    assert (p.units_per_intake, p.intakes_per_day, p.units_per_day, p.duration_days) == (None, None, 2, 7)
+    assert p.unparsed == []
+
+
+def test_phrasings_once_avoided_on_drug_lines() -> None:
+    text = """Mme X, 80 ans
+1) IMODIUM 2 mg
+    1 gélule après chaque selle liquide, max 6 par jour
+2) MONURIL 3 g : 1 sachet en dose unique
+3) NOVONORM 1 mg 1 cp avant chaque repas
+4) PARACETAMOL 500 mg : 2 cp si douleur, max 3 fois par jour
+5) AMLODIPINE 5 mg 1 cp 1-0-1
+6) AUGMENTIN 1 g 1-0-1, pendant 7 jours
+7) SEVELAMER 800 mg
+    1 cp au milieu des repas
+"""
+    lines = parse_ordonnance_text(text).lines
+    assert [line.posology_text for line in lines] == [
+        "1 gélule après chaque selle liquide, max 6 par jour",
+        "1 sachet en dose unique",
+        "1 cp avant chaque repas",
+        "2 cp si douleur, max 3 fois par jour",
+        "1 cp 1-0-1",
+        "1-0-1, pendant 7 jours",
+        "1 cp au milieu des repas",
+    ]
+    read = []
+    for line in lines:
+        for posology in (line.posology_text or "", line.text):  # the posology, and the whole line
+            p = parse_posology(posology)
+            assert p.unparsed == [], posology
+        read.append(
+            (p.units_per_intake, p.intakes_per_day, p.as_needed, p.max_units_per_day, p.duration_days)
+        )
+    assert read == [
+        (1, None, True, 6, None),
+        (1, 1, False, None, 1),
+        (1, 3, False, None, None),
+        (2, None, True, 6, None),
+        (1, 2, False, None, None),
+        (1, 2, False, None, 7),
+        (1, None, False, None, None),
+    ]

@@ -68,6 +68,19 @@ CASES: list[tuple[str, list[Strength], Exp]] = [
     ("1 cp 30 min avant le petit déjeuner à jeun", [], Exp(1, 1, times=("matin",))),
     ("2 cp le matin à jeun avec un grand verre d'eau", [], Exp(2, 1, times=("matin",))),
     ("1 cp matin et soir au cours du repas", [], Exp(1, 2, times=("matin", "soir"))),
+    # "chaque repas" is the three meals, whatever the preposition; the plural alone says when
+    ("1 cp avant chaque repas", mg(500), Exp(1, 3, times=M, dose=(1500, "mg"))),
+    ("1 cp après chaque repas", [], Exp(1, 3, times=M)),
+    ("1 gélule au milieu de chaque repas", [], Exp(1, 3, times=M)),
+    ("1 cp 15 min avant chaque repas", [], Exp(1, 3, times=M)),
+    ("1 cp avant les 3 repas", [], Exp(1, 3, times=M)),
+    ("1 cp aux 3 repas", [], Exp(1, 3, times=M)),
+    ("1 gélule au milieu des repas", [], Exp(1)),
+    ("1 cp pendant les repas", [], Exp(1)),
+    ("1 cp au moment des repas", [], Exp(1)),
+    ("1 cp aux repas", [], Exp(1)),
+    ("1 cp matin et soir avant chaque repas", [], Exp(1, 2, times=MS)),
+    ("1 cp à chaque repas et au coucher", [], Exp(1, 4, times=(*M, "coucher"))),
     # unequal quantities: no single units_per_intake, the daily dose uses the total
     ("1 cp le matin et 1/2 cp le soir", mg(40), Exp(None, 2, times=("matin", "soir"), dose=(60, "mg"))),
     ("matin : 1 cp, soir : 2 cp", mg(20), Exp(None, 2, times=("matin", "soir"), dose=(60, "mg"))),
@@ -79,8 +92,12 @@ CASES: list[tuple[str, list[Strength], Exp]] = [
     ("1/2-0-1", mg(10), Exp(None, 2, times=("matin", "soir"), dose=(15, "mg"))),
     ("0-0-1", [], Exp(1, 1, times=("soir",))),
     ("1-0-1-0", [], Exp(1, 2, times=("matin", "soir"))),
+    # a quantity that says the same as the grid names the unit
+    ("1 cp 1-0-1", mg(40), Exp(1, 2, times=MS, dose=(80, "mg"))),
+    ("1 gélule 1-1-1 pendant 5 jours", [], Exp(1, 3, times=M, dur=5)),
     # a schedule followed by a comma and more instructions
     ("1-0-1, QSP 1 mois", [], Exp(1, 2, times=("matin", "soir"), dur=30)),
+    ("1-0-1, pendant 7 jours", mg(500), Exp(1, 2, times=MS, dur=7, dose=(1000, "mg"))),
     ("0-0-1, à renouveler 2 fois", [], Exp(1, 1, times=("soir",))),
     ("1+0+1", [], Exp(1, 2, times=("matin", "soir"))),
     ("½-0-½ cp", mg(50), Exp(0.5, 2, times=("matin", "soir"), dose=(50, "mg"))),
@@ -121,6 +138,7 @@ CASES: list[tuple[str, list[Strength], Exp]] = [
     ("1cp/j", [], Exp(1, 1)),
     ("1 cp/j le matin", mg(5), Exp(1, 1, times=("matin",), dose=(5, "mg"))),
     ("2 cp par jour", mg(5), Exp(None, None, dose=(10, "mg"))),
+    ("2 sachets par jour", mg(5), Exp(None, None, dose=(10, "mg"))),
     ("2 cp par jour matin et soir", mg(5), Exp(1, 2, times=("matin", "soir"), dose=(10, "mg"))),
     ("1 patch par jour", [], Exp(1, 1)),
     ("1 injection SC par jour", [], Exp(1, 1)),
@@ -185,6 +203,16 @@ CASES: list[tuple[str, list[Strength], Exp]] = [
     ("1 cp le soir (max 3 cp/j)", [], Exp(1, 1, times=("soir",), max=3)),
     ("1 cp le matin (ne pas dépasser 1 cp/j)", [], Exp(1, 1, times=("matin",), max=1)),
     ("max 3 g par jour", [], Exp(max=3)),
+    # a ceiling without a unit word counts units after a one-unit intake, "fois" counts intakes
+    ("1 cp si douleur, max 3 par jour", [], Exp(1, prn=True, max=3)),
+    ("1 cp si douleur, maximum 3 par jour", mg(500), Exp(1, prn=True, max=3)),
+    ("2 cp si douleur, max 3 cp par jour", [], Exp(2, prn=True, max=3)),
+    ("2 cp si douleur, maximum 3 fois par jour", [], Exp(2, prn=True, max=6)),
+    # after each stool: as needed, no fixed number of intakes
+    ("1 gélule après chaque selle", mg(2), Exp(1, prn=True)),
+    ("1 gélule après chaque selle liquide", [], Exp(1, prn=True)),
+    ("1 gélule à chaque selle", [], Exp(1, prn=True)),
+    ("1 gélule après chaque selle liquide, max 6 par jour", [], Exp(1, prn=True, max=6)),
     # --- durations
     ("1 cp/j pendant 7 jours", [], Exp(1, 1, dur=7)),
     ("1 cp pendant 10 j", [], Exp(1, dur=10)),
@@ -204,11 +232,20 @@ CASES: list[tuple[str, list[Strength], Exp]] = [
     ("1 cp/j à renouveler 3 fois", [], Exp(1, 1)),
     ("1 cp matin et soir ; à renouveler si besoin", [], Exp(1, 2, times=("matin", "soir"))),
     ("1 cp le soir pendant 8 jours puis arrêt", [], Exp(1, 1, times=("soir",), dur=8)),
+    # single doses; "prise unique" next to a daily schedule is once a day
+    ("1 sachet en dose unique", [Strength(value=3, unit="g")], Exp(1, 1, dur=1, dose=(3000, "mg"))),
+    ("1 sachet en prise unique", [], Exp(1, 1, dur=1)),
+    ("1 sachet dose unique", [], Exp(1, 1, dur=1)),
+    ("2 cp par jour en prise unique", mg(5), Exp(2, 1, dose=(10, "mg"))),
+    ("1 cp le matin en une prise unique", [], Exp(1, 1, times=("matin",))),
+    ("1 cp par jour en prise unique pendant 7 jours", [], Exp(1, 1, dur=7)),
     # --- whole prescription lines: the drug description is set aside
     ("SIMVASTATINE 40 mg comprimé : 1 comprimé le soir", [], Exp(1, 1, ("soir",), dose=(40, "mg"))),
     ("1) SIMVASTATINE 40 mg cp : 1 cp le soir", [], Exp(1, 1, ("soir",), dose=(40, "mg"))),
     ("KARDEGIC 75 mg, sachet ; 1 sachet par jour à midi", [], Exp(1, 1, ("midi",), dose=(75, "mg"))),
     ("DOLIPRANE 1000 mg : 1 cp si douleur, max 3/j", [], Exp(1, prn=True, max=3)),
+    ("MONURIL 3 g : 1 sachet en dose unique", [], Exp(1, 1, dur=1, dose=(3000, "mg"))),
+    ("NOVONORM 1 mg 1 cp avant chaque repas", [], Exp(1, 3, times=M, dose=(3, "mg"))),
     ("- Furosémide 40mg 1-0-0   QSP 3 mois", [], Exp(1, 1, ("matin",), dur=90, dose=(40, "mg"))),
     ("Amoxicilline 1 g matin et soir pendant 7 jours", [], Exp(1, 2, MS, dur=7, dose=(2000, "mg"))),
     ("LANTUS 20 UI le soir", [], Exp(20, 1, ("soir",), dose=(20, "UI"))),
@@ -357,6 +394,166 @@ def test_intake_ceiling_without_quantity_is_reported() -> None:
     assert p.as_needed
     assert p.max_units_per_day is None
     assert p.unparsed == ["jusqu'à 3 fois par jour"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "1 cp avant chaque repas",
+        "1 gélule au milieu des repas",
+        "1 cp après chaque repas",
+        "1 cp pendant les repas",
+        "1 gélule après chaque selle",
+        "1 gélule après chaque selle liquide",
+        "1 gélule à chaque selle",
+        "1 cp si douleur, max 3 par jour",
+        "2 cp si douleur, max 3 fois par jour",
+        "2 sachets par jour",
+        "1 cp 1-0-1",
+        "1-0-1, pendant 7 jours",
+        "1 sachet en dose unique",
+        "1 sachet en prise unique",
+    ],
+)
+def test_phrasings_once_avoided_are_fully_read(text: str) -> None:
+    assert parse_posology(text).unparsed == []
+
+
+def test_a_daily_total_is_not_split() -> None:
+    p = parse_posology("2 sachets par jour")
+    assert (p.units_per_intake, p.intakes_per_day, p.intakes_per_period) == (None, None, None)
+    assert p.unit == "sachet"
+    assert p.units_per_day == 2
+    assert p.daily_dose is None  # no strength given
+    assert p.unparsed == []
+    assert parse_posology("2 sachets par jour", [Strength(value=10, unit="g")]).daily_dose == Strength(
+        value=20000, unit="mg"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "units_per_day"),
+    [
+        ("1 cp matin et soir", 2),
+        ("2 cp 3 fois par jour", 6),
+        ("1-0-2", 3),
+        ("1 cp par semaine", 1 / 7),
+        ("2 cp/j un jour sur deux", 1),
+        ("1 sachet en dose unique", 1),
+        # as needed without a regular schedule: no daily amount, the ceiling is elsewhere
+        ("1 cp si douleur, max 3/j", None),
+        ("2 cp par jour si besoin", None),
+        ("1 gélule après chaque selle", None),
+        ("1 cp le soir si insomnie", 1),
+        ("SIMVASTATINE 40 mg", None),
+        ("1 cp 3 fois", None),
+    ],
+)
+def test_units_per_day(text: str, units_per_day: float | None) -> None:
+    p = parse_posology(text)
+    assert p.units_per_day == (pytest.approx(units_per_day) if units_per_day is not None else None)
+
+
+def test_after_each_stool_is_as_needed_with_its_reason() -> None:
+    p = parse_posology("1 gélule après chaque selle liquide, max 6 par jour")
+    assert p.as_needed
+    assert p.as_needed_reason == "après chaque selle liquide"
+    assert (p.units_per_intake, p.intakes_per_day, p.max_units_per_day) == (1, None, 6)
+    assert p.daily_dose is None
+    # neighbours keep their reading
+    reason = parse_posology("en cas de selles liquides, 1 gélule")
+    assert (reason.as_needed, reason.as_needed_reason) == (True, "selles liquides")
+    assert parse_posology("1 cp après le repas").as_needed is False
+
+
+def test_meal_instructions_do_not_count_intakes_but_bedtime_and_meal_slots_still_do() -> None:
+    for text in ("1 cp avant les repas", "1 cp après les repas", "1 gélule au milieu du repas"):
+        p = parse_posology(text)
+        assert (p.intakes_per_day, p.unparsed) == (None, []), text
+    bedtime = parse_posology("1 cp avant le coucher")
+    assert (bedtime.intakes_per_day, bedtime.times_of_day) == (1, ["coucher"])
+    assert parse_posology("avant le coucher").times_of_day == ["coucher"]
+    lunch = parse_posology("1 cp avant le déjeuner")
+    assert (lunch.intakes_per_day, lunch.times_of_day) == (1, ["midi"])
+    # "chaque" before a time word is not a meal
+    assert parse_posology("1 cp chaque soir").times_of_day == ["soir"]
+
+
+def test_bare_ceiling_after_several_units_is_left_to_a_human() -> None:
+    # "max 3 par jour" after "2 cp": 3 tablets or 3 intakes (6 tablets)? Neither is guessed.
+    for text in ("2 cp si douleur, max 3 par jour", "2 cp si douleur, maximum 3 par jour"):
+        p = parse_posology(text)
+        assert (p.units_per_intake, p.as_needed, p.max_units_per_day) == (2, True, None)
+        assert any("3 par jour" in fragment for fragment in p.unparsed)
+
+
+def test_bare_ceiling_is_the_number_written() -> None:
+    assert parse_posology("1 cp si douleur, max 3 par jour").max_units_per_day == 3
+    assert parse_posology("2 cp si douleur, max 3 fois par jour").max_units_per_day == 6
+    assert parse_posology("2 cp si douleur, max 3 prises par jour").max_units_per_day == 6
+    assert parse_posology("2 cp si douleur, sans dépasser 6 cp par jour").max_units_per_day == 6
+    assert parse_posology("1 cp si douleur, max 3/j").max_units_per_day == 3
+
+
+def test_a_quantity_that_disagrees_with_the_grid_is_reported() -> None:
+    p = parse_posology("2 cp 1-0-1")
+    assert (p.units_per_intake, p.intakes_per_day) == (1, 2)
+    assert p.unparsed == ["2 cp"]
+    assert parse_posology("½ cp 1-0-1").unparsed == ["½ cp"]
+    unequal = parse_posology("1 cp 1-0-2")
+    assert unequal.units_per_intake is None
+    assert unequal.unparsed == ["1 cp"]
+    # not next to the grid: not taken as its unit
+    assert parse_posology("1 cp le matin 1-0-1").unparsed == ["1 cp"]
+
+
+def test_single_dose_against_another_schedule_is_reported() -> None:
+    several = parse_posology("1 cp matin et soir en dose unique")
+    assert several.intakes_per_day == 2
+    assert several.duration_days is None
+    assert several.unparsed == ["en dose unique"]
+    longer = parse_posology("1 sachet en dose unique pendant 3 jours")
+    assert (longer.intakes_per_day, longer.duration_days) == (None, 3)
+    assert longer.unparsed == ["en dose unique"]
+    # one intake a day or a single dose of a 7-day treatment? not guessed
+    unclear = parse_posology("1 cp en prise unique pendant 7 jours")
+    assert unclear.intakes_per_day is None
+    assert unclear.unparsed == ["en prise unique"]
+    # "en une prise" (without "unique") keeps its reading: one intake a day, no duration
+    daily = parse_posology("2 cp en une prise")
+    assert (daily.units_per_intake, daily.intakes_per_day, daily.duration_days) == (2, 1, None)
+
+
+def test_the_dose_checks_read_a_daily_total() -> None:
+    """A daily total gives the engine a daily dose, per substance of a combination too."""
+    from pharma_service.engine.context import Occurrence, _doses_of
+    from pharma_service.models import LineStatus, MedicationLine, SubstanceRef
+
+    subs = [
+        SubstanceRef(name="codéine", key="codeine", strength=Strength(value=30, unit="mg")),
+        SubstanceRef(name="paracétamol", key="paracetamol", strength=Strength(value=500, unit="mg")),
+    ]
+
+    def daily(text: str, substances: list[SubstanceRef]) -> list[float | None]:
+        strengths = [s.strength for s in substances if s.strength]
+        line = MedicationLine(
+            index=0,
+            line=text,
+            status=LineStatus.RESOLVED,
+            confidence=1.0,
+            substances=substances,
+            posology=parse_posology(text, strengths),
+        )
+        return [_doses_of(Occurrence(line, s)).daily_mg for s in substances]
+
+    assert daily("2 cp par jour", subs) == [60, 1000]
+    assert daily("1-0-2", subs) == [90, 1500]
+    assert daily("2 cp par jour", subs[1:]) == [1000]
+    assert daily("1 cp matin et soir", subs) == [60, 1000]
+    # as needed without a schedule: only a written ceiling gives a daily dose
+    assert daily("2 cp par jour si besoin", subs) == [None, None]
+    assert daily("2 cp si douleur, max 3 cp par jour", subs[1:]) == [1500]
+    assert daily("2 cp si douleur, max 3 par jour", subs[1:]) == [None]  # ambiguous ceiling
 
 
 def test_later_phases_are_reported() -> None:
