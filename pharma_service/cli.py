@@ -35,7 +35,7 @@ def _fail(exc: PharmaError) -> None:
     raise typer.Exit(int(exc.exit_code))
 
 
-SCAN_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp", ".pdf"}
+SCAN_SUFFIXES = {".png", ".jpg", ".jpeg", ".heic", ".heif", ".avif", ".tif", ".tiff", ".webp", ".bmp", ".pdf"}
 
 
 @app.command()
@@ -44,7 +44,7 @@ def analyze(
         Path,
         typer.Argument(
             help="Structured request (.json), ordonnance text (.txt), or a scan or photo "
-            "(.png, .jpg, .tiff, .webp, .pdf)."
+            "(.png, .jpg, .heic, .tiff, .webp, .pdf)."
         ),
     ],
     format: Annotated[OutputFormat, typer.Option("--format", "-f")] = OutputFormat.text,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import warnings
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Literal
 
 import pypdfium2 as pdfium
@@ -24,7 +25,9 @@ PDF_RENDER_DPI = 300
 # A PDF text layer shorter than this is a scanner's stray characters, not the ordonnance.
 MIN_TEXT_LAYER_CHARS = 40
 
-IMAGE_FORMATS = {"PNG", "JPEG", "TIFF", "WEBP", "BMP"}
+IMAGE_FORMATS = {"PNG", "JPEG", "TIFF", "WEBP", "BMP", "HEIF", "AVIF"}
+# ISO media files ("....ftyp<brand>"): HEIC/HEIF, what iPhones take photos in, and AVIF.
+HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1", b"avif", b"avis"}
 PageKind = Literal["image", "pdf_text", "pdf_scan"]
 
 
@@ -52,6 +55,8 @@ def sniff(raw: bytes) -> str:
     signatures = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"II*\x00", b"MM\x00*", b"BM")
     if head.startswith(signatures) or (head[:4] == b"RIFF" and head[8:12] == b"WEBP"):
         return "image"
+    if head[4:8] == b"ftyp" and head[8:12] in HEIF_BRANDS:
+        return "image"
     return "unknown"
 
 
@@ -69,7 +74,7 @@ def open_document(raw: bytes, name: str = "upload") -> Document:
     if kind == "image":
         return Document(name=name, kind="image", pages=_open_image(raw, name))
     raise UnsupportedInput(
-        f"{name}: not a readable image or PDF; send a PNG, JPEG, TIFF or WebP image or a PDF"
+        f"{name}: not a readable image or PDF; send a PNG, JPEG, HEIC, TIFF or WebP image or a PDF"
     )
 
 
@@ -80,13 +85,17 @@ def _open_image(raw: bytes, name: str) -> list[Page]:
     # WeasyPrint (the PDF plan) sets Pillow's process-wide LOAD_TRUNCATED_IMAGES, which would
     # turn half an upload into half a page read without a word: truncation must be an error.
     ImageFile.LOAD_TRUNCATED_IMAGES = False
+    if raw[4:8] == b"ftyp":
+        _register_heif()
     try:
         with warnings.catch_warnings():
             # Pillow warns, then raises, past its own pixel limit: our limit is checked below.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(raw))
             if image.format not in IMAGE_FORMATS:
-                raise UnsupportedInput(f"{name}: {image.format} images are not read; send PNG, JPEG or PDF")
+                raise UnsupportedInput(
+                    f"{name}: {image.format} images are not read; send PNG, JPEG, HEIC or PDF"
+                )
             frames = getattr(image, "n_frames", 1)
             if frames > MAX_PAGES:
                 raise InputTooLarge(f"{name}: {frames} pages, the limit is {MAX_PAGES}")
@@ -108,6 +117,14 @@ def _open_image(raw: bytes, name: str) -> list[Page]:
         raise InvalidInput(
             f"{name}: the image is damaged or truncated ({exc}); scan it again or send another copy"
         ) from exc
+
+
+@cache
+def _register_heif() -> None:
+    """HEIC photos (iPhones) through pillow-heif; AVIF is Pillow's own."""
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
 
 
 def _check_pixels(size: tuple[int, int], name: str) -> None:

@@ -7,6 +7,7 @@ import os
 import random
 
 import pikepdf
+import pillow_heif
 import pytest
 from ocr_pages import encode, render_page
 from PIL import Image
@@ -28,6 +29,26 @@ def test_images_open_as_one_page(page: Image.Image, fmt: str) -> None:
     assert [p.number for p in document.pages] == [1]
     assert document.pages[0].image is not None
     assert document.pages[0].image.size == page.size
+
+
+@pytest.mark.parametrize("fmt", ["HEIF", "AVIF"])
+def test_phone_formats_open_as_one_page(page: Image.Image, fmt: str) -> None:
+    # iPhones take photos in HEIC; the magic bytes, not the name, say what the file is.
+    pillow_heif.register_heif_opener()
+    raw = encode(page, fmt)
+    assert raw[4:8] == b"ftyp"
+    document = open_document(raw, "IMG_0412.jpg")
+    assert document.kind == "image"
+    assert len(document.pages) == 1
+    image = document.pages[0].image
+    assert image is not None and image.size == page.size
+
+
+def test_truncated_heic_is_an_error_not_a_page(page: Image.Image) -> None:
+    pillow_heif.register_heif_opener()
+    raw = encode(page, "HEIF")
+    with pytest.raises(InvalidInput, match=r"damaged or truncated|cannot be decoded"):
+        open_document(raw[: len(raw) // 2], "IMG_0412.heic")
 
 
 def test_exif_orientation_is_honoured(page: Image.Image) -> None:
@@ -80,7 +101,7 @@ def test_zero_byte_file() -> None:
 
 
 def test_not_an_image_or_pdf() -> None:
-    with pytest.raises(UnsupportedInput, match="PNG, JPEG, TIFF or WebP image or a PDF"):
+    with pytest.raises(UnsupportedInput, match="PNG, JPEG, HEIC, TIFF or WebP image or a PDF"):
         open_document(b"hello, this is a text file", "notes.png")
 
 
