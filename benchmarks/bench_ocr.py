@@ -36,6 +36,7 @@ sys.path.insert(0, str(REPO))
 from pharma_service.ocr.documents import open_document  # noqa: E402
 from pharma_service.ocr.engine import TesseractEngine  # noqa: E402
 from pharma_service.ocr.evaluation import ExactNamesNormaliser, score  # noqa: E402
+from pharma_service.ocr.handwriting import PaddleReader  # noqa: E402
 from pharma_service.ocr.pipeline import read_pages  # noqa: E402
 from pharma_service.parsing.ordonnance_text import parse_ordonnance_text  # noqa: E402
 from pharma_service.service import Engine  # noqa: E402
@@ -60,6 +61,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "RESULTS.md")
     parser.add_argument("--no-baseline", action="store_true")
     parser.add_argument("--limit", type=int, help="only the first N documents of the corpus")
+    parser.add_argument(
+        "--no-second-reader", action="store_true", help="Tesseract alone, without the handwriting reader"
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -71,7 +75,10 @@ def main() -> None:
         engine = Engine.load()
         exact = ExactNamesNormaliser(engine.kb.referential)
         ocr = TesseractEngine()
-        rows = [run_document(t, corpus, engine, exact, ocr, baseline=not args.no_baseline) for t in truths]
+        second = None if args.no_second_reader else PaddleReader()
+        rows = [
+            run_document(t, corpus, engine, exact, ocr, second, baseline=not args.no_baseline) for t in truths
+        ]
     report = summarise(rows, args)
     print(report)
     with args.out.open("a", encoding="utf-8") as fh:
@@ -84,6 +91,7 @@ def run_document(
     engine: Engine,
     exact: ExactNamesNormaliser,
     ocr: TesseractEngine,
+    second: PaddleReader | None,
     *,
     baseline: bool,
 ) -> dict[str, Any]:
@@ -91,7 +99,7 @@ def run_document(
     pages = len(open_document(raw, truth["id"]).pages)
     started = time.perf_counter()
     document = open_document(raw, truth["id"])
-    placed, reports = read_pages(document, ocr)
+    placed, reports = read_pages(document, ocr, second)
     parsed = parse_ordonnance_text("\n".join(line.text for line in placed))
     pipeline_s = time.perf_counter() - started
     row: dict[str, Any] = {
@@ -100,6 +108,7 @@ def run_document(
         "pages": pages,
         "pipeline_s": pipeline_s,
         "rotated": any(r.rotation for r in reports),
+        "read_again": sum(any(step.startswith("read again") for step in r.steps) for r in reports),
         "pipeline": score(truth, parsed, engine.normaliser),
     }
     if baseline:
@@ -149,7 +158,12 @@ def summarise(rows: list[dict[str, Any]], args: argparse.Namespace) -> str:
         "",
         f"Machine: {platform.machine()}, CPython {platform.python_version()}, "
         f"corpus: {len(rows)} documents ({sum(r['pages'] for r in rows)} pages, "
-        f"{sum(r['pipeline']['lines'] for r in rows)} drug lines), profile {args.profile}, seed {args.seed}",
+        f"{sum(r['pipeline']['lines'] for r in rows)} drug lines), profile {args.profile}, seed {args.seed}; "
+        + (
+            "handwriting reader off"
+            if args.no_second_reader
+            else f"pages read again by the handwriting reader: {sum(r['read_again'] for r in rows)}"
+        ),
         "",
         "| measure | pipeline | baseline |",
         "|---|---:|---:|",

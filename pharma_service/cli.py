@@ -72,6 +72,7 @@ def analyze(
 
 def _analyze_scan(file: Path, format: OutputFormat, patient: str | None) -> None:
     from pharma_service.ocr.engine import TesseractEngine
+    from pharma_service.ocr.handwriting import default_second_reader
     from pharma_service.ocr.pipeline import analyse_prescription
     from pharma_service.report_text import render_reading
 
@@ -82,7 +83,12 @@ def _analyze_scan(file: Path, format: OutputFormat, patient: str | None) -> None
         except OSError as exc:
             raise InvalidInput(f"cannot read {file}: {exc.strerror}") from exc
         result = analyse_prescription(
-            raw, name=file.name, ocr=TesseractEngine(), engine=Engine.load(), patient=extra
+            raw,
+            name=file.name,
+            ocr=TesseractEngine(),
+            engine=Engine.load(),
+            patient=extra,
+            second_reader=default_second_reader(),
         )
     except PharmaError as exc:
         _fail(exc)

@@ -6,7 +6,7 @@ import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, File, Form, Header, Request, Response, UploadFile
 from fastapi.exceptions import RequestValidationError
@@ -38,8 +38,11 @@ def get_ocr(request: Request) -> OcrEngine:
     Tesseract is not installed; the error then names the packages to install."""
     if request.app.state.ocr is None:
         from pharma_service.ocr.engine import TesseractEngine
+        from pharma_service.ocr.handwriting import default_second_reader
 
         request.app.state.ocr = TesseractEngine()
+        if request.app.state.second_reader == "default":
+            request.app.state.second_reader = default_second_reader()
     ocr: OcrEngine = request.app.state.ocr
     return ocr
 
@@ -47,11 +50,20 @@ def get_ocr(request: Request) -> OcrEngine:
 OcrDep = Annotated[OcrEngine, Depends(get_ocr)]
 
 
-def create_app(engine: Engine | None = None, ocr: OcrEngine | None = None) -> FastAPI:
+def create_app(
+    engine: Engine | None = None,
+    ocr: OcrEngine | None = None,
+    second_reader: OcrEngine | Literal["default"] | None = "default",
+) -> FastAPI:
+    """``ocr`` defaults to Tesseract, started on first use; ``second_reader`` re-reads pages
+    Tesseract reads poorly (handwriting) and defaults, with the default ``ocr`` only, to
+    handwriting.default_second_reader()."""
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.engine = engine or Engine.load()
         app.state.ocr = ocr
+        app.state.second_reader = second_reader if ocr is None or second_reader != "default" else None
         yield
 
     app = FastAPI(
@@ -121,9 +133,10 @@ def create_app(engine: Engine | None = None, ocr: OcrEngine | None = None) -> Fa
 
     @app.post("/v1/prescriptions", response_model=PrescriptionResult)
     def create_prescription(
+        request: Request,
         engine: EngineDep,
         ocr: OcrDep,
-        file: Annotated[UploadFile, File(description="Scan or photo (PNG, JPEG, TIFF, WebP) or PDF.")],
+        file: Annotated[UploadFile, File(description="Scan or photo (PNG, JPEG, HEIC, TIFF, WebP) or PDF.")],
         patient: Annotated[
             str | None,
             Form(description='Patient facts the ordonnance lacks, as JSON, e.g. {"age": 84, "sex": "F"}.'),
@@ -136,7 +149,15 @@ def create_app(engine: Engine | None = None, ocr: OcrEngine | None = None) -> Fa
             raise InputTooLarge(
                 f"{name}: over {MAX_UPLOAD_BYTES:,} bytes; scan at 300 dpi or send a smaller photo"
             )
-        return analyse_prescription(raw, name=name, ocr=ocr, engine=engine, patient=_patient_form(patient))
+        second_reader = request.app.state.second_reader
+        return analyse_prescription(
+            raw,
+            name=name,
+            ocr=ocr,
+            engine=engine,
+            patient=_patient_form(patient),
+            second_reader=None if second_reader == "default" else second_reader,
+        )
 
     return app
 

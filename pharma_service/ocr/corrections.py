@@ -15,22 +15,43 @@ from rapidfuzz import fuzz, process
 from pharma_service.text import fold
 
 _UNIT_WORDS = (
-    r"(?:cp|cps|comprim[eé]s?|g[eé]lules?|gel|sachets?|gouttes?|ampoules?|doses?|bouff[eé]es?"
+    r"(?:cp|cpr|cps|comprim[eé]s?|g[eé]lules?|g[eé]l|sachets?|gouttes?|ampoules?|doses?|bouff[eé]es?"
     r"|c\.?\s?[aà]\s?[cs]|cuill[eè]res?|mg|ml|ui|inj|injections?|patchs?|suppositoires?|fois|prises?|unit[eé]s?"
     r"|applications?|pulv[eé]risations?|mesures?|capsules?)"
 )
 
 _RULES: list[tuple[re.Pattern[str], str]] = [
     # stray marks before a line (a lost "1." read as ".", a speck read as "‘"): keep the indent
-    (re.compile(r"^(\s*)[.,'‘’`´_|:;~\"“”«»*•°]+\s*(?=[A-ZÀ-Ý0-9])"), r"\1"),
+    (re.compile(r"^(\s*)(?:[.,'‘’`´_|:;~\"“”«»*•°!\[\]{}…=]+\s*)+(?=[A-ZÀ-Ý0-9])"), r"\1"),
+    # a speck read as a bullet before the patient: "- Monsieur Roger BERNARD, 74 ans"
+    (re.compile(r"^(\s*)[-–—•*>]\s*(?=(?:Monsieur|Madame|Mademoiselle|Mme|Mlle|M\.|Patiente?)\s)"), r"\1"),
+    # a number marker read with a brace or an extra dot: "3} INEXIUM", "6). ZYMAD", "2]. X"
+    (re.compile(r"^(\s*\d{1,2})\s*(?:[)}\]]\s*[.,:;]?|\)?\s*[.,]\s*[)}\]])\s*(?=[A-ZÀ-Ý])"), r"\1) "),
     # a number read with a colon or comma: "2: ACIDE", "9:PRAVASTATINE" -> "2) ..."
     (re.compile(r"^(\s*\d{1,2})\s*[:;,]\s*(?=[A-ZÀ-Ý]{3})"), r"\1) "),
     # a number whose "." was lost, before a name in capitals that is not a unit: "4 TEMESTA"
     (re.compile(rf"^(\s*\d{{1,2}})\s+(?!(?i:{_UNIT_WORDS})\b)(?=[A-ZÀ-Ý]{{4,}})"), r"\1) "),
     # a doubled marker: "6) ) HYDROXYCHLOROQUINE"
     (re.compile(r"^(\s*\d{1,2}\))[\s)]+(?=\S)"), r"\1 "),
-    # "l cp", "I gélule", "| sachet", "l'sachet", "Î cp", "il comprimé" -> "1 ..."
-    (re.compile(rf"(?<![\w/])(?:[lI|!ÎÏíìï]'?|il)\s*(?={_UNIT_WORDS}\b)", re.IGNORECASE), "1 "),
+    # "l cp", "I gélule", "| sachet", "l'sachet", "Î cp", "il comprimé", "{ gélule", "T cp" -> "1 ..."
+    (
+        re.compile(rf"(?<![\w/.,])[.,]?(?:[lI|!ÎÏíìï{{}}\[\]]'?|il)\s*(?={_UNIT_WORDS}\b)", re.IGNORECASE),
+        "1 ",
+    ),
+    (re.compile(rf"(?<![\w/.,])T\s+(?={_UNIT_WORDS}\b)"), "1 "),
+    # a count glued to its unit, a unit glued to "le": "1cple soir", "2 cprle matin"
+    (re.compile(r"(?<![\w,.])(\d)(?=(?:cpr?|g[eé]l)(?:le)?\b)"), r"\1 "),
+    (re.compile(r"(?<=\b\d )(cpr?|g[eé]l)le\b"), r"\1 le"),
+    # "cp/jj" for "cp/j"
+    (re.compile(rf"\b({_UNIT_WORDS})/jj\b", re.IGNORECASE), r"\1/j"),
+    # "le:soir", "par.jour", "1: fois", "matinet soir": punctuation or a lost space in a schedule
+    (re.compile(r"\b(le|au|par)[:;.,](?=(?:matin|midi|soir|coucher|jour)\b)"), r"\1 "),
+    (re.compile(r"(?<=\b\d)[:;](?=\s*fois\b)"), ""),
+    (re.compile(r"\bmatinet\b"), "matin et"),
+    (re.compile(r"\b(le|et|au)\s+soit\b"), r"\1 soir"),  # not "soit 2 cp par jour"
+    (re.compile(r"\b[fi]ous(?=\s+les\s+(?:jours|mois|semaines|\d))"), "tous"),
+    # "mg -1-1-1": the dash of an inline posology lost its space
+    (re.compile(r"(?<=[a-zà-ÿ.])\s-(?=\d-\d-\d\b)"), " - "),
     # a period read between a number and a word: "QSP 3.mois", "1.cp"
     (re.compile(r"(?<=\d)\.(?=[^\W\d_])"), " "),
     # "cp/)" or "cp/]" for "cp/j"
@@ -86,8 +107,103 @@ def _fix_header_words(text: str) -> str:
     return _WORD.sub(fix, text)
 
 
+# A list marker ("1.", "2)") read from a noisy scan as a few short marks: "N . ACIDE ...",
+# "@ . SIMVASTATINE 20 mg", "OO OR Oo NN NO RAMIPRIL 5 mg". The drug then hides behind
+# them and is read as the posology of the line above. Removed only before a name in
+# capitals on a line that holds a strength.
+_MARKER_JUNK = re.compile(
+    r"^(?P<indent>\s*(?:\d{1,2}\)\s+)?)(?P<junk>(?:[^\s]{1,3}\s+){1,10}?)"
+    r"(?=[A-ZÀ-Ý][A-ZÀ-Ý'-]{3,}\b)"
+)
+_STRENGTH = re.compile(r"\d\s*(?:mg|g|µg|mcg|microgrammes?|ui|ml)\b", re.IGNORECASE)
+_TITLES = frozenset({"dr", "pr", "m", "mr", "mme", "mlle", "n°", "le", "la", "né", "née"})
+_PROPER_MARKER = re.compile(r"^\s*(?:\d{1,2}\s*[).°/-]|[-•*·–—>])\s*[A-ZÀ-Ýa-zà-ÿ]")
+
+
+def _strip_marker_junk(text: str) -> str:
+    m = _MARKER_JUNK.match(text)
+    if m is None or not _STRENGTH.search(text, m.end()):
+        return text
+    junk = m.group("junk").split()
+    if not m.group("indent").strip() and _PROPER_MARKER.match(text):
+        return text  # "1 - AMLOR", "- DOLIPRANE": a marker, not junk
+    if re.fullmatch(_UNIT_WORDS, junk[-1].strip(".,:;"), re.IGNORECASE) or any(
+        t.strip(".:").lower() in _TITLES for t in junk
+    ):
+        return text  # "1 cp ASPEGIC" is a dose; "Dr MARTIN", "Mme X" are people
+    if any(len(t) >= 3 and t.isalpha() and t.islower() for t in junk):
+        return text  # a real word ("les", "par") is not a misread mark
+    return m.group("indent") + text[m.end() :]
+
+
+# Patient-header confusions that lose a fact: "Néele 24/02/1948", "ré le 01/11/1940"
+# (birth), "(81 ane)", "(8S ans)" (age), "Le ler août" (date), "M NICOLAS", "M.Claude"
+# (civility). Each needs its context: a date after "le", a number before "ans".
+_DATE_AHEAD = r"(?=\s*\d{1,2}\s*[/.-]\s*\d{1,2}\s*[/.-]\s*\d{2,4})"
+_MONTH = (
+    r"(?:janvier|f[ée]vrier|mars|avril|mai|juin|juillet|ao[uû]t|septembre|octobre|novembre"
+    r"|d[ée]cembre)"
+)
+_HEADER_RULES: list[tuple[re.Pattern[str], str]] = [
+    # born: "Néele", "néele", "Nee le", "ré le", "Né le" before a date
+    (re.compile(rf"(?<![\w/])[NnRr][ée](?P<e>[ée]?)\s*l[eé]{_DATE_AHEAD}"), r"né\g<e> le"),
+    # years of age: "81 ane", "72 ‘an)", "85 ars"; "8S ans" -> "85 ans"
+    (re.compile(r"(?<=\d)[Ss](?=\s*ans\b)"), "5"),
+    (re.compile(r"(?<=\b\d\d)\s*['‘’`]?\s*(?:ane|ars|ams|anc|aus|an)(?=\s*[)}\]]|\s*$)"), " ans"),
+    # "Le ler août 2025", "le Ier mai"
+    (re.compile(rf"(?<![\w/])[lI|]er(?=\s+{_MONTH}\b)", re.IGNORECASE), "1er"),
+    # civility: "M NICOLAS Bernard" (the dot lost), "M.Claude LE GALL" (the space lost)
+    (
+        re.compile(r"^(\s*(?:Patient\s*:\s*)?)M(?:\s+|\.(?=[A-ZÀ-Ý]))(?=[A-ZÀ-Ý][A-ZÀ-Ýa-zà-ÿ'-]+\b)"),
+        r"\1M. ",
+    ),
+]
+
+
+def _fix_header(text: str) -> str:
+    for pattern, replacement in _HEADER_RULES:
+        if pattern is _HEADER_RULES[-1][0] and _STRENGTH.search(text):
+            continue  # "M DOLIPRANE 1000 mg": a mark before a drug, not a man
+        text = pattern.sub(replacement, text)
+    return text
+
+
+# Times of day misread in a posology: the number of intakes is counted from them.
+_TIMES = ("matin", "coucher")
+_TIME_MISREADS = {
+    "midj": "midi",
+    "mldi": "midi",
+    "rnidi": "midi",
+    "scir": "soir",
+    "sofr": "soir",
+}
+_DOSE_CONTEXT = re.compile(rf"(?:\d|\bune?)\s*{_UNIT_WORDS}\b|\d-\d-\d", re.IGNORECASE)
+
+
+def _fix_schedule(text: str) -> str:
+    if _DOSE_CONTEXT.search(text) is None:
+        return text
+
+    def fix(m: re.Match[str]) -> str:
+        word = m.group(0)
+        folded = fold(word)
+        if folded in _TIME_MISREADS:
+            return _TIME_MISREADS[folded]
+        if not word.islower() or folded in _TIMES or len(folded) < 5:
+            return word
+        found = process.extractOne(folded, _TIMES, scorer=fuzz.ratio, score_cutoff=79)
+        if found is None or len(found[0]) != len(folded):
+            return word
+        return found[0]
+
+    text = re.sub(r"(?<![\w'])[^\W\d_]{4,7}(?![\w'])", fix, text)
+    # a speck read as ":" or "*" after the posology: "1 sachet le matin:" loses the dose
+    return re.sub(r"(?<=[^\W\d_])\s*[:;*…_|~]+\s*$", "", text)
+
+
 def correct_line(text: str) -> str:
     for _ in range(2):  # "1-O-O": the second O has a digit before it only after the first fix
         for pattern, replacement in _RULES:
             text = pattern.sub(replacement, text)
-    return _fix_header_words(text)
+    text = _fix_schedule(_strip_marker_junk(text))
+    return _fix_header_words(_fix_header(text))

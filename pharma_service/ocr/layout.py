@@ -16,6 +16,8 @@ from pharma_service.ocr.engine import Box, OcrLine
 # A gap wider than this many characters separates columns; a number and its drug
 # ("1)    FLUDEX") are closer than that in every layout of the corpus.
 COLUMN_GAP_CHARS = 6
+# Left edges closer than this many characters are one indentation level (see _snapped_lefts).
+INDENT_SNAP_CHARS = 1.5
 
 
 @dataclass(frozen=True)
@@ -83,13 +85,31 @@ def place_lines(lines: list[OcrLine], page: int, geometry: PageGeometry | None) 
     char_width = _char_width(lines)
     segments = [seg for row in _rows(lines) for seg in _segments(row, char_width)]
     margin = min(seg.box[0] for seg in segments)
+    lefts = _snapped_lefts([seg.box[0] for seg in segments], char_width)
     placed = []
     for segment in segments:
-        indent = max(0, round((segment.box[0] - margin) / char_width))
+        indent = max(0, round((lefts[segment.box[0]] - margin) / char_width))
         box = geometry.to_original(segment.box) if geometry else segment.box
         text = " " * indent + segment.text
         placed.append(PlacedLine(page, text, segment.confidence, box, _number_confidence(segment)))
     return placed
+
+
+def _snapped_lefts(lefts: list[int], char_width: float) -> dict[int, int]:
+    """Each left edge, moved to the leftmost edge of its indentation level.
+
+    A hand, or a photo whose deskew is not perfect, never starts lines at exactly the same
+    place; the parser reads a line that starts further right as a continuation, so edges
+    within INDENT_SNAP_CHARS of a level's first edge are that level (continuation lines are
+    indented by three characters or more in every layout seen).
+    """
+    snapped: dict[int, int] = {}
+    level: int | None = None
+    for left in sorted(set(lefts)):
+        if level is None or left - level > INDENT_SNAP_CHARS * char_width:
+            level = left
+        snapped[left] = level
+    return snapped
 
 
 def text_lines(text: str, page: int) -> list[PlacedLine]:
@@ -103,7 +123,12 @@ def _number_confidence(line: OcrLine) -> float:
 
 
 def _rows(lines: list[OcrLine]) -> list[list[OcrLine]]:
-    """Top to bottom; lines overlapping vertically by over half a line share a row."""
+    """Top to bottom; lines overlapping vertically by over half a line share a row.
+
+    Lines side by side only: two lines that overlap horizontally are one above the other,
+    however much their boxes overlap (on a photo whose lines still slant after the deskew,
+    a long line's box is two lines tall), and sharing a row would interleave their words.
+    """
     by_middle = sorted(lines, key=lambda ln: (ln.box[1] + ln.box[3]) / 2)
     rows: list[list[OcrLine]] = []
     for line in by_middle:
@@ -111,11 +136,16 @@ def _rows(lines: list[OcrLine]) -> list[list[OcrLine]]:
         if rows:
             last = rows[-1][0].box
             overlap = min(bottom, last[3]) - max(top, last[1])
-            if overlap > 0.5 * min(bottom - top, last[3] - last[1]):
+            beside = not any(_overlap_x(line.box, other.box) for other in rows[-1])
+            if beside and overlap > 0.5 * min(bottom - top, last[3] - last[1]):
                 rows[-1].append(line)
                 continue
         rows.append([line])
     return rows
+
+
+def _overlap_x(a: Box, b: Box) -> bool:
+    return min(a[2], b[2]) - max(a[0], b[0]) > 0
 
 
 def _segments(row: list[OcrLine], char_width: float) -> list[OcrLine]:

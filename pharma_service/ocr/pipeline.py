@@ -8,18 +8,22 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections import deque
 from typing import Any, Literal
 
+import numpy as np
 from PIL import Image
 from pydantic import BaseModel, Field
+from rapidfuzz import fuzz
 
 from pharma_service.inputs import request_from_parsed
 from pharma_service.models import Analysis, AnalysisRequest, LineStatus, MedicationLine
 from pharma_service.ocr.corrections import correct_line
 from pharma_service.ocr.documents import Document, open_document
-from pharma_service.ocr.engine import OcrEngine, OcrLine
+from pharma_service.ocr.engine import Box, OcrEngine, OcrLine, TesseractEngine, Word
+from pharma_service.ocr.handwriting import SECOND_READING_BELOW
 from pharma_service.ocr.layout import PageGeometry, PlacedLine, place_lines, text_lines
-from pharma_service.ocr.preprocess import prepare, rotate
+from pharma_service.ocr.preprocess import otsu_threshold, prepare, rotate
 from pharma_service.parsing.ordonnance_text import ParsedOrdonnance, parse_ordonnance_text
 from pharma_service.service import Engine, analyse_request
 
@@ -31,6 +35,34 @@ NUMBER_THRESHOLD = 75.0
 _ODD_POSOLOGY = re.compile(r"[%*#@§|~]")
 # A page read with a mean confidence below this is tried the other way up.
 LOW_PAGE_CONFIDENCE = 60.0
+# A dose count whose glyph is a fraction ("½" read as "2", "12" or "%") is given this
+# confidence at most: below NUMBER_THRESHOLD, so that a human checks it even when corrected.
+FRACTION_CONFIDENCE = 50.0
+# The count of a dose, then its unit: what a "½", "¼" or "¾" is read as, or the fraction itself.
+_DOSE_COUNT = re.compile(r"^(?:[!|lI/]?\d{1,2}|[%#?>*§@&]|[½¼¾])[.,:]?$")
+_DOSE_UNIT = re.compile(
+    r"^(?:cp|comprim|g[eé]l|sachet|ampoule|dose|goutte|mesure|cuill[eè]re|capsule|suppositoire|patch"
+    r"|bouff[eé]e)",  # a prefix: "cple soir" is "cp le soir" glued
+    re.IGNORECASE,
+)
+_FRACTIONS = {("1", "2"): "½", ("1", "4"): "¼", ("3", "4"): "¾"}
+# Lost lines: ink the engine read nothing from, in a band one text line high, is read again
+# on its own; a page with more such bands than this is noise, not lost lines.
+MAX_LOST_LINES = 6
+# A line read again is kept only when read this well (0-100) with this many characters.
+LOST_LINE_CONFIDENCE = 70.0
+LOST_LINE_CHARS = 4
+# A line read again on its own replaces the first reading with its numbers at this
+# confidence at most: below NUMBER_THRESHOLD, as the count was missing the first time.
+REREAD_CONFIDENCE = 70.0
+# A schedule that is not one: "1-041", "1-0<T", "1-11", "1:6-i" (and not "1-0-1", a date or a phone).
+_BROKEN_SCHEDULE = re.compile(
+    r"^(?=(?:.*\d){2})(?=.*-)(?!(?:.*[^\W\d_]){2})(?!\d+(?:[.,]\d+)?(?:-\d+(?:[.,]\d+)?){2,3}$)[\w<>:;.,-]{3,8}$"
+)
+# A posology line read as one to three marks ("1" for "1-1-1", "LA" or "li" for "1-0-1").
+_LONE_COUNT = re.compile(r"^(?=.*[\d|!IilL])[\dOoIiLlDA|!.,:;\- ]{1,3}$")
+# Lines read again per page at most: a speckled page has many short marks.
+MAX_REREADS = 8
 
 
 class PageReport(BaseModel):
@@ -81,10 +113,10 @@ class PrescriptionResult(BaseModel):
 
 
 def read_prescription(
-    raw: bytes, *, name: str, ocr: OcrEngine
+    raw: bytes, *, name: str, ocr: OcrEngine, second_reader: OcrEngine | None = None
 ) -> tuple[ParsedOrdonnance, list[PlacedLine], list[PageReport]]:
     document = open_document(raw, name)
-    placed, reports = read_pages(document, ocr)
+    placed, reports = read_pages(document, ocr, second_reader)
     text = "\n".join(line.text for line in placed)
     return parse_ordonnance_text(text), placed, reports
 
@@ -96,9 +128,10 @@ def analyse_prescription(
     ocr: OcrEngine,
     engine: Engine,
     patient: dict[str, Any] | None = None,
+    second_reader: OcrEngine | None = None,
 ) -> PrescriptionResult:
     """Read the document, then analyse it as a text ordonnance; ``patient`` completes the header."""
-    parsed, placed, reports = read_prescription(raw, name=name, ocr=ocr)
+    parsed, placed, reports = read_prescription(raw, name=name, ocr=ocr, second_reader=second_reader)
     request = request_from_parsed(parsed, extra_patient=patient, source=name)
     analysis = analyse_request(request, engine=engine)
     reading = Reading(
@@ -118,7 +151,12 @@ def analyse_prescription(
 # --------------------------------------------------------------------------- pages
 
 
-def read_pages(document: Document, ocr: OcrEngine) -> tuple[list[PlacedLine], list[PageReport]]:
+def read_pages(
+    document: Document, ocr: OcrEngine, second_reader: OcrEngine | None = None
+) -> tuple[list[PlacedLine], list[PageReport]]:
+    """The lines of every page in reading order. ``second_reader`` re-reads, once the page
+    is upright, a page the engine read with a mean confidence under SECOND_READING_BELOW
+    (handwriting: see handwriting.py)."""
     placed: list[PlacedLine] = []
     reports: list[PageReport] = []
     for page in document.pages:
@@ -128,7 +166,7 @@ def read_pages(document: Document, ocr: OcrEngine) -> tuple[list[PlacedLine], li
         else:
             assert page.image is not None
             source: Literal["image", "pdf_scan"] = "pdf_scan" if document.kind == "pdf_scan" else "image"
-            lines, report = _read_image(page.image, page.number, ocr, source)
+            lines, report = _read_image(page.image, page.number, ocr, source, second_reader)
             reports.append(report)
         placed.extend(
             PlacedLine(ln.page, correct_line(ln.text), ln.confidence, ln.box, ln.number_confidence)
@@ -139,7 +177,11 @@ def read_pages(document: Document, ocr: OcrEngine) -> tuple[list[PlacedLine], li
 
 
 def _read_image(
-    image: Image.Image, number: int, ocr: OcrEngine, source: Literal["image", "pdf_scan"]
+    image: Image.Image,
+    number: int,
+    ocr: OcrEngine,
+    source: Literal["image", "pdf_scan"],
+    second_reader: OcrEngine | None = None,
 ) -> tuple[list[PlacedLine], PageReport]:
     best = _read_turned(image, 0, ocr)
     sideways = _sideways_turn(best[0])
@@ -164,6 +206,19 @@ def _read_image(
             if _page_confidence(best[0]) >= LOW_PAGE_CONFIDENCE:
                 break
     lines, prepared, rotation = best
+    steps = list(prepared.steps)
+    second = None
+    if second_reader is not None and _page_confidence(lines) < SECOND_READING_BELOW:
+        second = second_reader.read(prepared.image)
+    if second_reader is not None and second:
+        lines = second
+        steps.append(f"read again by {second_reader.name}")
+    else:
+        # Tesseract's own second looks, by line and by glyph, on a page it can read.
+        lines = recover_lost_lines(lines, prepared.image, _line_reader(ocr), block=_block_reader(ocr))
+        # one line at a time: a block reading of broken posologies was worse than the first
+        lines = reread_doubtful_lines(lines, prepared.image, _line_reader(ocr))
+        lines = check_fractions(lines, prepared.image, _glyph_reader(ocr))
     geometry = PageGeometry(
         original_size=image.size,
         rotation=rotation,
@@ -177,7 +232,7 @@ def _read_image(
         size=image.size,
         rotation=rotation,
         skew_degrees=prepared.skew_degrees,
-        steps=prepared.steps,
+        steps=steps,
         confidence=round(_page_confidence(lines), 1),
     )
     return place_lines(lines, number, geometry), report
@@ -227,6 +282,417 @@ def _page_confidence(lines: list[OcrLine]) -> float:
     if not words:
         return 0.0
     return sum(w.confidence for w in words) / len(words)
+
+
+# --------------------------------------------------------------------------- lost lines
+
+
+def recover_lost_lines(
+    lines: list[OcrLine], page: Image.Image, reader: OcrEngine | None, *, block: OcrEngine | None = None
+) -> list[OcrLine]:
+    """Read again, one by one, the text lines the engine skipped.
+
+    Tesseract's page layout analysis sometimes drops a whole line, most often in a framed
+    or two-column header ("Mme DURAND, 82 ans" between two lines it read): the patient's
+    age or sex is then lost without a trace. Ink that no word covers, in a band as high
+    as a text line, is such a line; it is read alone (``reader``, all such lines of the
+    page in one call) and kept when read well.
+    """
+    if reader is None:
+        return lines
+    regions = lost_regions(lines, page)
+    if not regions or len(regions) > MAX_LOST_LINES:
+        return lines
+    found = []
+    read_boxes = [w.box for ln in lines for w in ln.words]
+    gray = page if page.mode == "L" else page.convert("L")
+    crop_boxes = []
+    for left, top, right, bottom in regions:
+        pad = (bottom - top) // 3
+        crop_boxes.append(
+            (
+                max(0, left - pad),
+                max(0, top - pad),
+                min(page.width, right + pad),
+                min(page.height, bottom + pad),
+            )
+        )
+    readings = read_apart(reader, [_crop_alone(gray, box, read_boxes) for box in crop_boxes], block=block)
+    for crop_box, reading in zip(crop_boxes, readings, strict=True):
+        for line in reading:
+            words = [_shifted(w, crop_box) for w in line.words]
+            read = OcrLine(words)
+            if (
+                words
+                and read.confidence >= LOST_LINE_CONFIDENCE
+                and sum(ch.isalnum() for ch in read.text) >= LOST_LINE_CHARS
+            ):
+                found.append(read)
+    return lines + found if found else lines
+
+
+def lost_regions(lines: list[OcrLine], page: Image.Image) -> list[Box]:
+    """Boxes (page pixels) of text-like ink no word read covers, one text line high."""
+    heights = sorted(w.box[3] - w.box[1] for ln in lines for w in ln.words if len(w.text) >= 3)
+    if len(heights) < 5:
+        return []  # too little read to tell text from noise
+    letter = heights[len(heights) // 2]
+    factor = max(1, letter // 8)  # letters about 8-12 px high
+    gray = page if page.mode == "L" else page.convert("L")
+    small = gray.reduce(factor) if factor > 1 else gray
+    arr = np.asarray(small, dtype=np.uint8)
+    ink = arr < otsu_threshold(arr)
+    covered = np.zeros_like(ink)
+    pad_x, pad_y = letter // 2, letter // 3
+    for line in lines:
+        for w in line.words:
+            covered[
+                max(0, (w.box[1] - pad_y) // factor) : (w.box[3] + pad_y) // factor + 1,
+                max(0, (w.box[0] - pad_x) // factor) : (w.box[2] + pad_x) // factor + 1,
+            ] = True
+    # near the text only: the page edges and the desk around a photo are not lines
+    margin = 3 * letter
+    boxes = [w.box for ln in lines for w in ln.words]
+    text_area = np.zeros_like(ink)
+    text_area[
+        max(0, (min(b[1] for b in boxes) - margin) // factor) : (max(b[3] for b in boxes) + margin) // factor,
+        max(0, (min(b[0] for b in boxes) - margin) // factor) : (max(b[2] for b in boxes) + margin) // factor,
+    ] = True
+    lost = _without_rules(
+        ink & ~covered & text_area, down=round(1.6 * letter / factor), across=round(5 * letter / factor)
+    )
+    regions: list[Box] = []
+    rows = lost.sum(axis=1) >= 3
+    for top, bottom in _runs(rows, gap=1):
+        height = (bottom - top) * factor
+        if not 0.6 * letter <= height <= 1.8 * letter:
+            continue  # a rule, a speck, a signature or a logo: not a line of text
+        band = lost[top:bottom]
+        for left, right in _runs(np.asarray(band.any(axis=0)), gap=max(1, round(1.5 * letter / factor))):
+            width = (right - left) * factor
+            density = float(band[:, left:right].mean())
+            if width >= 3 * letter and 0.08 <= density <= 0.5:
+                regions.append((left * factor, top * factor, right * factor, bottom * factor))
+    return regions
+
+
+def _without_rules(mask: np.ndarray, down: int, across: int) -> np.ndarray:
+    """The mask without its straight runs of ``down`` pixels or more down the page, or
+    ``across`` pixels across it: the rules and frames of a form, which no letter draws
+    (letters touch each other across a word on a blurred page, so ``across`` is long)."""
+    rules = np.zeros_like(mask)
+    for axis, length in ((0, down), (1, across)):
+        # a rule that slants by a pixel is still one run: each pixel joins its neighbours'
+        grid = np.ascontiguousarray(mask if axis == 0 else mask.T).copy()
+        grid[:, 1:] |= grid[:, :-1]
+        grid[:, :-1] |= grid[:, 1:]
+        size = grid.shape[0]
+        if length > size:
+            continue
+        # windows of ``length`` pixels all ink, then every pixel such a window covers
+        zero = np.zeros((1, grid.shape[1]), np.int16)
+        sums = np.concatenate([zero, np.cumsum(grid, axis=0, dtype=np.int16)])
+        full = (sums[length:] - sums[:-length]) == length  # window starting at each row
+        starts = np.concatenate([zero, np.cumsum(full, axis=0, dtype=np.int16)])
+        rows = np.arange(size)
+        first = np.clip(rows - length + 1, 0, full.shape[0])
+        last = np.clip(rows + 1, 0, full.shape[0])
+        in_run = (starts[last] - starts[first]) > 0
+        rules |= in_run if axis == 0 else in_run.T
+    kept: np.ndarray = mask & ~rules
+    return kept
+
+
+def _runs(flags: np.ndarray, gap: int) -> list[tuple[int, int]]:
+    """[start, end) of the runs of True, joining runs separated by at most ``gap`` False."""
+    runs: list[tuple[int, int]] = []
+    for index in np.flatnonzero(flags):
+        i = int(index)
+        if runs and i - runs[-1][1] <= gap:
+            runs[-1] = (runs[-1][0], i + 1)
+        else:
+            runs.append((i, i + 1))
+    return runs
+
+
+_LINE_READERS: dict[str, OcrEngine] = {}
+
+
+def _line_reader(ocr: OcrEngine) -> OcrEngine | None:
+    """Tesseract reading one line (``--psm 7``); None for other engines (no re-reading)."""
+    return _tesseract_like(ocr, 7)
+
+
+def _block_reader(ocr: OcrEngine) -> OcrEngine | None:
+    """Tesseract reading a block of lines (``--psm 6``): the crops of a page read together."""
+    return _tesseract_like(ocr, 6)
+
+
+def _tesseract_like(ocr: OcrEngine, psm: int) -> OcrEngine | None:
+    if not isinstance(ocr, TesseractEngine):
+        return None
+    key = f"{ocr.lang}:{ocr.timeout_s}:{psm}"
+    if key not in _LINE_READERS:
+        _LINE_READERS[key] = TesseractEngine(lang=ocr.lang, psm=psm, timeout_s=ocr.timeout_s)
+    return _LINE_READERS[key]
+
+
+# --------------------------------------------------------------------------- doubtful lines
+
+
+def reread_doubtful_lines(
+    lines: list[OcrLine], page: Image.Image, reader: OcrEngine | None, *, block: OcrEngine | None = None
+) -> list[OcrLine]:
+    """Read again, alone, the posology lines whose count or schedule is visibly broken:
+    "comprimé le soir" (the "1" lost), "1" alone (for "1-1-1"), "1-041".
+
+    The second reading replaces the first only when it mends what was broken; its numbers
+    keep a confidence below NUMBER_THRESHOLD, so that the line still goes to a human.
+    """
+    if reader is None:
+        return lines
+    heights = sorted(w.box[3] - w.box[1] for ln in lines for w in ln.words if len(w.text) >= 3)
+    letter = heights[len(heights) // 2] if heights else 0
+    doubtful: list[int] = []
+    for index, line in enumerate(lines):
+        short = _LONE_COUNT.match(line.text) is not None
+        if line.words and _doubtful(line) and not (short and line.box[3] - line.box[1] < 0.7 * letter):
+            doubtful.append(index)  # (a short mark lower than a letter is a speck, not a line)
+    doubtful = doubtful[:MAX_REREADS]
+    if not doubtful:
+        return lines
+    gray = page if page.mode == "L" else page.convert("L")
+    crop_boxes: list[Box] = []
+    crops = []
+    for index in doubtful:
+        left, top, right, bottom = lines[index].box
+        height = bottom - top
+        crop_box = (
+            max(0, left - height),  # a count lost before the first word
+            max(0, top - height // 3),
+            min(page.width, right + height // 2),
+            min(page.height, bottom + height // 3),
+        )
+        others = [w.box for other in lines if other is not lines[index] for w in other.words]
+        crop_boxes.append(crop_box)
+        crops.append(_crop_alone(gray, crop_box, others))
+    out = list(lines)
+    for index, crop_box, reading in zip(
+        doubtful, crop_boxes, read_apart(reader, crops, block=block), strict=True
+    ):
+        line = lines[index]
+        again = [_shifted(w, crop_box) for ln in reading for w in ln.words]
+        second = OcrLine(again)
+        # mended: no longer broken, a count or a schedule found, and the same line otherwise
+        mended = (
+            not _doubtful(second)
+            and _SCHEDULE_OR_COUNT.search(correct_line(second.text)) is not None
+            and (len(line.text) <= 3 or fuzz.ratio(line.text, second.text) >= 60)
+        )
+        if again and mended and second.confidence >= min(line.confidence, LOST_LINE_CONFIDENCE):
+            out[index] = OcrLine(
+                [
+                    Word(w.text, min(w.confidence, REREAD_CONFIDENCE), w.box)
+                    if any(ch.isdigit() for ch in w.text)
+                    else w
+                    for w in again
+                ]
+            )
+    return out
+
+
+def read_apart(
+    reader: OcrEngine, crops: list[Image.Image], *, block: OcrEngine | None = None
+) -> list[list[OcrLine]]:
+    """Each crop's lines (in its own pixels). One crop is read by ``reader`` (one line);
+    several by ``block`` (a block of text) in one call, one above the other on a white
+    page, far enough apart that no line runs from one into the next: one Tesseract call
+    costs about 0.15 s before it reads anything. Without ``block``, one call per crop."""
+    if len(crops) <= 1 or block is None:
+        return [reader.read(crop) for crop in crops]
+    gap = max(c.height for c in crops)
+    canvas = Image.new(
+        "L",
+        (max(c.width for c in crops) + 2 * gap, sum(c.height for c in crops) + gap * (len(crops) + 1)),
+        255,
+    )
+    spans = []
+    y = gap
+    for crop in crops:
+        canvas.paste(crop, (gap, y))
+        spans.append((y, y + crop.height))
+        y += crop.height + gap
+    out: list[list[OcrLine]] = [[] for _ in crops]
+    for line in block.read(canvas):
+        middle = (line.box[1] + line.box[3]) / 2
+        for i, (top, bottom) in enumerate(spans):
+            if top - gap / 2 <= middle < bottom + gap / 2:
+                out[i].append(OcrLine([_shifted(w, (-gap, -top, 0, 0)) for w in line.words]))
+                break
+    return out
+
+
+_SCHEDULE_OR_COUNT = re.compile(
+    r"\d+(?:-\d+){2,3}|\d\s*(?:cp|cpr|comprim|g[eé]l|sachet|ampoule)", re.IGNORECASE
+)
+
+
+def _doubtful(line: OcrLine) -> bool:
+    words = [w.text for w in line.words]
+    if _LONE_COUNT.match(line.text):
+        return True
+    for i, word in enumerate(words):
+        if _BROKEN_SCHEDULE.match(word.rstrip(".,:;")):
+            return True
+        if _DOSE_UNIT.match(word) and (i == 0 or words[i - 1].endswith((":", "-"))):
+            return True  # a unit with no count before it
+    return False
+
+
+def _shifted(word: Word, crop_box: Box) -> Word:
+    dx, dy = crop_box[0], crop_box[1]
+    return Word(
+        word.text, word.confidence, (word.box[0] + dx, word.box[1] + dy, word.box[2] + dx, word.box[3] + dy)
+    )
+
+
+def _crop_alone(gray: Image.Image, crop_box: Box, others: list[Box]) -> Image.Image:
+    """The crop with the words already read elsewhere whited out: the lines above and
+    below, caught by the margins, would confuse a one-line reading."""
+    crop = gray.crop(crop_box)
+    for box in others:
+        if box[0] < crop_box[2] and box[2] > crop_box[0] and box[1] < crop_box[3] and box[3] > crop_box[1]:
+            crop.paste(
+                255, (box[0] - crop_box[0], box[1] - crop_box[1], box[2] - crop_box[0], box[3] - crop_box[1])
+            )
+    return crop
+
+
+# --------------------------------------------------------------------------- fractions
+
+
+def check_fractions(lines: list[OcrLine], page: Image.Image, reader: OcrEngine | None) -> list[OcrLine]:
+    """Look at the glyph of every dose count ("2 cp", "% cp"): a "½" is read as "2", "12",
+    "4" or "%" by Tesseract's French model, which silently doubles or quadruples a dose.
+
+    A fraction glyph is a small numerator up-left of a denominator down-right (a digit, and
+    "12", are side by side). Its two parts are read on their own by ``reader``; the word
+    becomes "½", "¼" or "¾" when they read so. Either way its confidence drops below
+    NUMBER_THRESHOLD, so the line still goes to a human: corrected, never silently.
+    """
+    out = []
+    for line in lines:
+        words = list(line.words)
+        for i, word in enumerate(words):
+            if not _DOSE_COUNT.match(word.text) or i + 1 >= len(words):
+                continue
+            if not _DOSE_UNIT.match(words[i + 1].text):
+                continue
+            parts = fraction_parts(page, word.box)
+            if parts is None:
+                continue
+            value = _read_fraction(page, parts, reader) if reader is not None else None
+            words[i] = Word(value or word.text, min(word.confidence, FRACTION_CONFIDENCE), word.box)
+        out.append(OcrLine(words))
+    return out
+
+
+def fraction_parts(page: Image.Image, box: Box) -> tuple[Box, Box] | None:
+    """The numerator and denominator boxes (page pixels) when the glyph in ``box`` is a
+    fraction, else None."""
+    left, top, right, bottom = box
+    if bottom - top < 8 or right - left < 4:
+        return None
+    crop = np.asarray(page.crop((left, top, right, bottom)).convert("L"), dtype=np.uint8)
+    low, high = int(crop.min()), int(crop.max())
+    if high - low < 60:
+        return None  # no contrast: nothing to judge
+    components = _components(crop < (low + high) / 2)
+    if not components:
+        return None
+    largest = max(area for area, _ in components)
+    parts = [b for area, b in components if area >= max(4, 0.12 * largest)]
+    if not parts:
+        return None  # specks only
+    height = max(b[3] for b in parts) - min(b[1] for b in parts)  # of the ink, not the box
+    best: tuple[Box, Box] | None = None
+    for num in parts:
+        for den in parts:
+            # centres: the numerator left of and clearly above the denominator
+            nx, ny = (num[0] + num[2]) / 2, (num[1] + num[3]) / 2
+            dx, dy = (den[0] + den[2]) / 2, (den[1] + den[3]) / 2
+            small = max(num[3] - num[1], den[3] - den[1]) < 0.8 * height
+            if nx < dx and dy - ny > 0.3 * height and num[3] <= den[1] + 0.35 * height and small:
+                best = (num, den)
+    if best is None:
+        return None
+    num, den = best
+    return (
+        (left + num[0], top + num[1], left + num[2], top + num[3]),
+        (left + den[0], top + den[1], left + den[2], top + den[3]),
+    )
+
+
+def _components(ink: np.ndarray) -> list[tuple[int, Box]]:
+    """8-connected components of a small mask: (area, (left, top, right, bottom))."""
+    seen = np.zeros(ink.shape, dtype=bool)
+    height, width = ink.shape
+    found = []
+    for y0, x0 in zip(*np.nonzero(ink), strict=True):
+        if seen[y0, x0]:
+            continue
+        seen[y0, x0] = True
+        queue = deque([(int(y0), int(x0))])
+        area, x_min, y_min, x_max, y_max = 0, int(x0), int(y0), int(x0), int(y0)
+        while queue:
+            y, x = queue.popleft()
+            area += 1
+            x_min, x_max, y_min, y_max = min(x_min, x), max(x_max, x), min(y_min, y), max(y_max, y)
+            for ny in (y - 1, y, y + 1):
+                for nx in (x - 1, x, x + 1):
+                    if 0 <= ny < height and 0 <= nx < width and ink[ny, nx] and not seen[ny, nx]:
+                        seen[ny, nx] = True
+                        queue.append((ny, nx))
+        found.append((area, (x_min, y_min, x_max + 1, y_max + 1)))
+    return found
+
+
+def _read_fraction(page: Image.Image, parts: tuple[Box, Box], reader: OcrEngine) -> str | None:
+    """Numerator and denominator side by side, enlarged and in black on white, read as two
+    digits: "12" is ½, "14" is ¼, "34" is ¾."""
+    size = 40  # px: the letter height Tesseract reads best
+    glyphs = []
+    for box in parts:
+        crop = np.asarray(page.crop(box).convert("L"), dtype=np.uint8)
+        ink = crop < (int(crop.min()) + int(crop.max())) / 2
+        glyph = Image.fromarray(np.where(ink, 0, 255).astype(np.uint8))
+        width = max(1, round(glyph.width * size / glyph.height))
+        glyphs.append(glyph.resize((width, size), Image.Resampling.BILINEAR))
+    canvas = Image.new("L", (sum(g.width for g in glyphs) + size * 3, size * 2), 255)
+    x = size
+    for glyph in glyphs:
+        canvas.paste(glyph, (x, size // 2))
+        x += glyph.width + size // 4
+    digits = re.sub(r"\D", "", "".join(w.text for ln in reader.read(canvas) for w in ln.words))
+    if len(digits) != 2:
+        return None
+    return _FRACTIONS.get((digits[0], digits[1]))
+
+
+_GLYPH_READERS: dict[str, OcrEngine] = {}
+
+
+def _glyph_reader(ocr: OcrEngine) -> OcrEngine | None:
+    """Tesseract reading one line of digits (``--psm 7``); None for other engines, whose
+    fraction glyphs are flagged without a reading."""
+    if not isinstance(ocr, TesseractEngine):
+        return None
+    key = f"{ocr.lang}:{ocr.timeout_s}"
+    if key not in _GLYPH_READERS:
+        reader = TesseractEngine(lang=ocr.lang, psm=7, timeout_s=ocr.timeout_s)
+        reader.config += " -c tessedit_char_whitelist=0123456789"
+        _GLYPH_READERS[key] = reader
+    return _GLYPH_READERS[key]
 
 
 # --------------------------------------------------------------------------- drug lines

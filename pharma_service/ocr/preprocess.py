@@ -153,6 +153,11 @@ def skew_angle(gray: Image.Image) -> float:
 # --------------------------------------------------------------------------- helpers
 
 
+def otsu_threshold(arr: np.ndarray) -> float:
+    """The grey level that best separates ink from paper (Otsu)."""
+    return _otsu(arr)
+
+
 def _otsu(arr: np.ndarray) -> float:
     hist = np.bincount(arr.ravel(), minlength=256).astype(np.float64)
     total = hist.sum()

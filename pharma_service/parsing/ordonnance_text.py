@@ -403,7 +403,8 @@ def _continues(line: str, indent: int, strict: bool) -> bool:
 # Words of the footer of an ordonnance, which centred or right-aligned, looks indented.
 _FOOTER = re.compile(
     r"(?<![a-z])(?:ordonnance|renseignements?|secretariat|signature|cachet|conventionne|carte\s+vitale"
-    r"|page\s*\d|pharmacien|medecin|docteur|dr|valable|tel|fax|courriel|e-?mail)(?![a-z])"
+    r"|page\s*\d|pharmacien|medecin|docteur|dr|valable|tel|fax|courriel|e-?mail"
+    r"|consultations?|rendez-vous|sur\s+rdv)(?![a-z])"
 )
 
 

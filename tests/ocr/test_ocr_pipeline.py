@@ -4,16 +4,33 @@ from __future__ import annotations
 
 import shutil
 
+import numpy as np
 import pytest
-from ocr_pages import ORDONNANCE, encode, render_page
-from PIL import Image
+from ocr_pages import FONT, ORDONNANCE, encode, render_page
+from PIL import Image, ImageDraw, ImageFont
 
 from pharma_service.errors import InvalidInput
 from pharma_service.inputs import request_from_text
 from pharma_service.models import LineStatus
 from pharma_service.ocr import engine as ocr_engine
-from pharma_service.ocr.engine import FakeEngine, OcrUnavailable, TesseractEngine
-from pharma_service.ocr.pipeline import CHECK_THRESHOLD, analyse_prescription
+from pharma_service.ocr.engine import Box, FakeEngine, OcrLine, OcrUnavailable, TesseractEngine, Word
+from pharma_service.ocr.layout import place_lines
+from pharma_service.ocr.pipeline import (
+    CHECK_THRESHOLD,
+    FRACTION_CONFIDENCE,
+    NUMBER_THRESHOLD,
+    _block_reader,
+    _glyph_reader,
+    _line_reader,
+    analyse_prescription,
+    check_fractions,
+    fraction_parts,
+    lost_regions,
+    read_apart,
+    recover_lost_lines,
+    reread_doubtful_lines,
+)
+from pharma_service.parsing.ordonnance_text import parse_ordonnance_text
 from pharma_service.service import Engine, analyse_request
 
 BLANK_PNG = encode(Image.new("L", (2480, 3508), 255), "PNG")  # a blank A4 page at 300 dpi
@@ -162,3 +179,221 @@ def test_tesseract_reads_a_scan_like_the_text(engine: Engine, turn: int) -> None
 def test_tesseract_on_a_page_without_text_gives_no_drug_error(engine: Engine) -> None:
     with pytest.raises(InvalidInput, match="no drug line found"):
         analyse_prescription(BLANK_PNG, name="blank.png", ocr=TesseractEngine(), engine=engine)
+
+
+# --------------------------------------------------------------------------- fraction glyphs
+
+
+def _glyph_page(
+    glyph: str, at: tuple[int, int], size: tuple[int, int] = (2480, 3508)
+) -> tuple[Image.Image, Box]:
+    """A white page with one glyph drawn at ``at``, and the box of its ink."""
+    page = Image.new("L", size, 255)
+    ImageDraw.Draw(page).text(at, glyph, font=ImageFont.truetype(str(FONT), 40), fill=0)
+    ys, xs = np.nonzero(np.asarray(page) < 128)
+    return page, (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
+
+
+def _dose_line(count: str, box: Box) -> list[OcrLine]:
+    unit = (box[2] + 20, box[1], box[2] + 60, box[3])
+    return [OcrLine([Word(count, 90.0, box), Word("cp", 95.0, unit)])]
+
+
+@pytest.mark.parametrize(("glyph", "read"), [("½", "2"), ("½", "%"), ("¼", "4")])
+def test_a_fraction_glyph_is_seen_whatever_it_was_read_as(glyph: str, read: str) -> None:
+    page, box = _glyph_page(glyph, (100, 100), size=(400, 300))
+    assert fraction_parts(page, box) is not None
+    (line,) = check_fractions(_dose_line(read, box), page, reader=None)
+    # without a reader to read its parts: the same text, but a confidence that flags it
+    assert line.words[0].text == read
+    assert line.words[0].confidence == FRACTION_CONFIDENCE < NUMBER_THRESHOLD
+
+
+@pytest.mark.parametrize("glyph", ["1", "2", "4", "12"])
+def test_digits_are_not_fractions(glyph: str) -> None:
+    page, box = _glyph_page(glyph, (100, 100), size=(400, 300))
+    assert fraction_parts(page, box) is None
+    (line,) = check_fractions(_dose_line(glyph, box), page, reader=None)
+    assert line.words[0] == Word(glyph, 90.0, box)
+
+
+def test_a_count_before_no_dose_unit_is_not_checked() -> None:
+    page, box = _glyph_page("½", (100, 100), size=(400, 300))
+    lines = [OcrLine([Word("2", 90.0, box), Word("mois", 95.0, (box[2] + 20, box[1], box[2] + 90, box[3]))])]
+    assert check_fractions(lines, page, reader=None)[0].words[0].confidence == 90.0
+
+
+@needs_tesseract
+@pytest.mark.parametrize(("glyph", "read", "meant"), [("½", "2", "½"), ("¼", "4", "¼"), ("¾", "%", "¾")])
+def test_a_fraction_read_as_a_digit_is_corrected_and_flagged(glyph: str, read: str, meant: str) -> None:
+    page, box = _glyph_page(glyph, (100, 100), size=(400, 300))
+    (line,) = check_fractions(_dose_line(read, box), page, reader=_glyph_reader(TesseractEngine()))
+    assert line.words[0].text == meant
+    assert line.words[0].confidence <= FRACTION_CONFIDENCE
+
+
+def test_a_dose_written_as_a_fraction_glyph_goes_to_a_human(engine: Engine) -> None:
+    # FakeEngine puts row 7's word "2" (indent 6) at (220, 520, 240, 560): draw a "½" there
+    lines = _lines(ORDONNANCE)
+    assert lines[7][0] == "      1 cp le matin"
+    lines[7] = ("      2 cp le matin", 95.0)
+    results = {}
+    for glyph in ("½", "2"):
+        page = Image.new("L", (2480, 3508), 255)
+        ImageDraw.Draw(page).text((220, 522), glyph, font=ImageFont.truetype(str(FONT), 36), fill=0)
+        raw = encode(page, "PNG")
+        results[glyph] = analyse_prescription(raw, name="scan.png", ocr=_fake(lines), engine=engine)
+    amiodarone = results["½"].reading.lines[2]
+    assert amiodarone.needs_check
+    assert "a number or fraction hard to read" in amiodarone.reasons
+    assert not results["2"].reading.lines[2].needs_check  # a plain "2" is a plain 2
+
+
+# --------------------------------------------------------------------------- lines the engine skipped
+
+HEADER = [
+    "Dr Claire LEROY",
+    "Mme DURAND Jeanne, 82 ans",
+    "Poids : 61 kg",
+    "1) SIMVASTATINE 40 mg comprimé",
+    "1 comprimé le soir",
+]
+
+
+def _rendered(lines: list[str], *, frame: bool = False) -> tuple[Image.Image, list[OcrLine]]:
+    """A page and what a perfect engine reads on it: every word with its ink box."""
+    page = Image.new("L", (2480, 3508), 255)
+    draw = ImageDraw.Draw(page)
+    font = ImageFont.truetype(str(FONT), 44)
+    read = []
+    for row, text in enumerate(lines):
+        x, y = 200, 220 + 80 * row
+        words = []
+        for token in text.split():
+            draw.text((x, y), token, font=font, fill=0)
+            words.append(Word(token, 95.0, tuple(int(v) for v in draw.textbbox((x, y), token, font=font))))  # type: ignore[arg-type]
+            x = int(draw.textbbox((x, y), token + " ", font=font)[2])
+        read.append(OcrLine(words))
+    if frame:  # a form's box around the header, as on many printed ordonnances
+        draw.rectangle((150, 190, 1300, 220 + 80 * len(lines)), outline=0, width=3)
+    return page, read
+
+
+class _Reader:
+    """Reads a given line on any page of crops it is handed."""
+
+    name = "stub"
+
+    def __init__(self, text: str, confidence: float) -> None:
+        self.text, self.confidence, self.crops = text, confidence, 0
+
+    def read(self, image: Image.Image) -> list[OcrLine]:
+        self.crops += 1
+        middle = image.height // 2  # one crop on the page it is given: its line in the middle
+        return [
+            OcrLine([Word(t, self.confidence, (10, middle - 15, 50, middle + 15)) for t in self.text.split()])
+        ]
+
+    def orientation(self, image: Image.Image) -> int | None:
+        return 0
+
+
+@pytest.mark.parametrize("frame", [False, True])
+def test_a_line_the_engine_skipped_is_found(frame: bool) -> None:
+    page, read = _rendered(HEADER, frame=frame)
+    assert lost_regions(read, page) == []  # everything read: nothing to read again
+    skipped = read[:1] + read[2:]  # the engine lost the patient's line
+    (region,) = lost_regions(skipped, page)
+    patient = read[1].box
+    assert region[1] <= patient[1] + 10 and region[3] >= patient[3] - 10
+    assert region[0] <= patient[0] + 10 and region[2] >= patient[2] - 10
+
+
+def test_a_skipped_line_read_well_is_added_and_noise_is_not() -> None:
+    page, read = _rendered(HEADER)
+    skipped = read[:1] + read[2:]
+    reader = _Reader("Mme DURAND Jeanne, 82 ans", 93.0)
+    recovered = recover_lost_lines(skipped, page, reader)
+    assert reader.crops == 1
+    assert [ln.text for ln in recovered[len(skipped) :]] == ["Mme DURAND Jeanne, 82 ans"]
+    assert recover_lost_lines(skipped, page, _Reader("~ .. ‘ Ve", 31.0)) == skipped
+    assert recover_lost_lines(skipped, page, None) == skipped
+
+
+@needs_tesseract
+def test_tesseract_reads_a_skipped_header_line_again(engine: Engine) -> None:
+    page, read = _rendered(HEADER)
+    skipped = read[:1] + read[2:]
+    recovered = recover_lost_lines(skipped, page, _line_reader(TesseractEngine()))
+    placed = place_lines(recovered, 1, None)
+    parsed = parse_ordonnance_text("\n".join(p.text for p in placed))
+    assert parsed.patient.get("age") == 82 and parsed.patient.get("sex") == "F"
+
+
+def _read_line(text: str, confidence: float = 90.0, top: int = 500) -> OcrLine:
+    words, x = [], 300
+    for token in text.split():
+        words.append(Word(token, confidence, (x, top, x + 20 * len(token), top + 40)))
+        x += 20 * (len(token) + 1)
+    return OcrLine(words)
+
+
+@pytest.mark.parametrize(
+    "broken", ["comprimé le soir", "ATORVASTATINE 20 mg : cp le soir", "1", "1-0<T", "1-041"]
+)
+def test_a_posology_with_a_broken_count_is_read_again(broken: str) -> None:
+    page = Image.new("L", (2480, 3508), 255)
+    mended = {"1": "1-1-1", "1-0<T": "1-0-1", "1-041": "1-0-1"}.get(broken, broken.replace("cp", "1 cp"))
+    if mended == broken:
+        mended = "1 " + broken
+    reader = _Reader(mended, 92.0)
+    lines = [_read_line("DOLIPRANE 1000 mg", top=400), _read_line(broken)]
+    again = reread_doubtful_lines(lines, page, reader)
+    assert reader.crops == 1
+    assert again[0] is lines[0]
+    assert again[1].text == mended
+    # the count was not there the first time: it is kept, but checked by a human
+    assert min(w.confidence for w in again[1].words if any(c.isdigit() for c in w.text)) < NUMBER_THRESHOLD
+
+
+def test_a_second_reading_that_mends_nothing_is_dropped() -> None:
+    page = Image.new("L", (2480, 3508), 255)
+    lines = [_read_line("comprimé le soir")]
+    assert reread_doubtful_lines(lines, page, _Reader("comprimé le soir", 95.0)) == lines
+    assert reread_doubtful_lines(lines, page, _Reader("1 comprimé le soir", 20.0)) == lines
+
+
+@pytest.mark.parametrize(
+    "sound", ["1 comprimé le soir", "1-0-1", "Le 12-03-2026", "FLUDEX 1,5 mg comprimé", "2 - COVERSYL 5 mg"]
+)
+def test_sound_lines_are_not_read_again(sound: str) -> None:
+    reader = _Reader("x", 99.0)
+    lines = [_read_line(sound)]
+    assert reread_doubtful_lines(lines, Image.new("L", (2480, 3508), 255), reader) == lines
+    assert reader.crops == 0
+
+
+@needs_tesseract
+def test_tesseract_reads_a_lost_count_again() -> None:
+    page, read = _rendered(["1) DOLIPRANE 1000 mg", "1 comprimé le soir"])
+    first = read[1]
+    lost_count = OcrLine(first.words[1:])  # the engine lost the "1"
+    again = reread_doubtful_lines([read[0], lost_count], page, _line_reader(TesseractEngine()))
+    assert again[1].text == "1 comprimé le soir"
+
+
+@needs_tesseract
+def test_crops_read_together_come_back_to_their_own_crop() -> None:
+    page, read = _rendered(["1) DOLIPRANE 1000 mg", "Mme DURAND Jeanne, 82 ans", "1 comprimé le soir"])
+    crops = [page.crop((ln.box[0] - 20, ln.box[1] - 10, ln.box[2] + 20, ln.box[3] + 10)) for ln in read]
+    tesseract = TesseractEngine()
+    reader, block = _line_reader(tesseract), _block_reader(tesseract)
+    assert reader is not None and block is not None
+    readings = read_apart(reader, crops[::-1], block=block)
+    assert [" ".join(ln.text for ln in r) for r in readings] == [
+        "1 comprimé le soir",
+        "Mme DURAND Jeanne, 82 ans",
+        "1) DOLIPRANE 1000 mg",
+    ]
+    first = readings[2][0].words[0].box  # in the pixels of its crop
+    assert 10 <= first[0] <= 30 and 0 <= first[1] <= 20

@@ -11,6 +11,7 @@ from pharma_service.ocr.corrections import correct_line
 from pharma_service.ocr.engine import OcrLine, Word
 from pharma_service.ocr.layout import PageGeometry, place_lines, text_lines
 from pharma_service.ocr.preprocess import prepare, rotate, skew_angle
+from pharma_service.parsing.ordonnance_text import parse_ordonnance_text
 
 
 @pytest.fixture(scope="module")
@@ -119,6 +120,27 @@ def test_reading_order_is_by_rows_then_columns() -> None:
     ]
 
 
+def test_slanted_lines_one_above_the_other_are_not_interleaved() -> None:
+    # a photo whose lines still slant: each long line's box is almost two lines tall
+    first = OcrLine(
+        [
+            Word(w, 90.0, (100 + 200 * i, 100 + 25 * i, 280 + 200 * i, 140 + 25 * i))
+            for i, w in enumerate(["Prescriptions", "relatives", "au", "traitement"])
+        ]
+    )
+    second = OcrLine(
+        [
+            Word(w, 90.0, (60 + 200 * i, 150 + 25 * i, 240 + 200 * i, 190 + 25 * i))
+            for i, w in enumerate(["l'affection", "de", "longue", "durée"])
+        ]
+    )
+    placed = place_lines([second, first], 1, None)
+    assert [p.text.strip() for p in placed] == [
+        "Prescriptions relatives au traitement",
+        "l'affection de longue durée",
+    ]
+
+
 def test_indentation_becomes_leading_spaces() -> None:
     placed = place_lines([_line("AMIODARONE 200 mg", 100, 100), _line("1 cp le matin", 200, 160)], 1, None)
     assert placed[0].text == "AMIODARONE 200 mg"
@@ -178,6 +200,32 @@ def test_pdf_text_lines_have_no_box() -> None:
         ("‘Tel. 03 26 28 34 14", "Tel. 03 26 28 34 14"),
         ('"1 - AMLOR 5 mg gélule', "1 - AMLOR 5 mg gélule"),
         ("* 2-JANUVIA 100 mg", "2-JANUVIA 100 mg"),
+        # a number marker read with a brace or a dot: the drug would join the line above
+        ("  3} INEXIUM 20 mg", "  3) INEXIUM 20 mg"),
+        ("6). ZYMAD 80 000 UI", "6) ZYMAD 80 000 UI"),
+        # a list marker read as a few marks before the drug name
+        ("N . ACIDE ACETYLSALICYLIQUE 75 mg sachet", "ACIDE ACETYLSALICYLIQUE 75 mg sachet"),
+        ("  : © . ZYLORIC 100 mg", "  ZYLORIC 100 mg"),
+        ("OO OR Oo NN NO RAMIPRIL 5 mg : un comprimé", "RAMIPRIL 5 mg : un comprimé"),
+        ("10) 0 DIAMICRON 60 mg : 2 cp", "10) DIAMICRON 60 mg : 2 cp"),
+        # a count lost or glued, a time of day misread: the dose or the intakes change
+        ("{ gélule si diarrhée", "1 gélule si diarrhée"),
+        (".] cp le matin", "1 cp le matin"),
+        ("! gél par jour", "1 gél par jour"),
+        ("T comprimé le matin", "1 comprimé le matin"),
+        ("1cple matin", "1 cp le matin"),
+        ("2 cprle matin", "2 cpr le matin"),
+        ("1 cp/jj", "1 cp/j"),
+        ("1 cp mafin, midi et soir", "1 cp matin, midi et soir"),
+        ("1 cp maïin, midi et soir", "1 cp matin, midi et soir"),
+        ("un comprimé le soit", "un comprimé le soir"),
+        ("1 ampoule fous les mois", "1 ampoule tous les mois"),
+        ("TEMERIT 5 mg - un comprimé le:soir", "TEMERIT 5 mg - un comprimé le soir"),
+        ("un comprimé 1: fois par.jour", "un comprimé 1 fois par jour"),
+        ("un sachet matinet soir", "un sachet matin et soir"),
+        ("NOVONORM 0,5 mg -1-1-1", "NOVONORM 0,5 mg - 1-1-1"),
+        ("FORLAX 10 g - 1 sachet le matin:", "FORLAX 10 g - 1 sachet le matin"),
+        ("… ,1-0-0 pendant 3 mois", "1-0-0 pendant 3 mois"),
     ],
 )
 def test_posology_confusions_are_fixed(read: str, meant: str) -> None:
@@ -204,7 +252,62 @@ def test_posology_confusions_are_fixed(read: str, meant: str) -> None:
         "T-shirt 1-0",
         "1 cp le matin: 1-0-0",
         "Signature",
+        "Dr MARTIN Paul 10 mg",
+        "1 - OROCAL VITAMINE D3 500 mg",
+        "- DOLIPRANE 1000 mg",
+        "1 cp ASPEGIC 100 mg",
+        "QSP 1 an",
+        "Mme DURAND, 84 ans",
+        "M. DUPONT Jean",
+        "Le 12 mai 2025",
+        "Toulouse, le 25/07/2026",
+        "Mlle ROUX",
+        "1 cp matin et soir soit 2 cp par jour",
+        "M DOLIPRANE 1000 mg",
+        "Date de naissance :",
+        "1 cp au coucher",
     ],
 )
 def test_ordinary_text_is_left_alone(text: str) -> None:
     assert correct_line(text) == text
+
+
+@pytest.mark.parametrize(
+    ("read", "meant"),
+    [
+        ("Néele 24/02/1948", "née le 24/02/1948"),
+        ("néele 10/06/1945 (81 ane)", "née le 10/06/1945 (81 ans)"),
+        ("ré le 01/11/1940 (8S ans)", "né le 01/11/1940 (85 ans)"),
+        ("Monsieur LAMBERT 72 ‘an", "Monsieur LAMBERT 72 ans"),
+        ("Le ler août 2025", "Le 1er août 2025"),
+        ("M NICOLAS Bernard", "M. NICOLAS Bernard"),
+        ("M.Claude LE GALL", "M. Claude LE GALL"),
+        ("[Mme GAUTHIER Colette", "Mme GAUTHIER Colette"),
+        ("- Monsieur Roger BERNARD, 74 ans", "Monsieur Roger BERNARD, 74 ans"),
+    ],
+)
+def test_patient_header_confusions_are_fixed(read: str, meant: str) -> None:
+    assert correct_line(read) == meant
+
+
+@pytest.mark.parametrize(
+    ("read", "fact", "value"),
+    [
+        ("Néele 24/02/1948", "birth_date", "1948-02-24"),
+        ("(81 ane)", "age", 81),
+        ("M NICOLAS Bernard", "sex", "M"),
+        ("M.Claude LE GALL", "sex", "M"),
+        ("[Mme GAUTHIER Colette", "sex", "F"),
+    ],
+)
+def test_fixed_header_lines_give_the_patient_fact(read: str, fact: str, value: object) -> None:
+    parsed = parse_ordonnance_text(correct_line(read) + "\n1) DOLIPRANE 1000 mg : 1 cp le soir")
+    assert str(parsed.patient.get(fact)) == str(value)
+    assert str(parse_ordonnance_text(read + "\n1) DOLIPRANE 1000 mg").patient.get(fact)) != str(value)
+
+
+def test_a_marker_read_as_marks_does_not_hide_the_drug() -> None:
+    text = "1) LOSARTAN 50 mg : 1 cp le matin\n@ . SIMVASTATINE 20 mg comprimé : 1 cp le soir"
+    lines = [correct_line(ln) for ln in text.splitlines()]
+    parsed = parse_ordonnance_text("\n".join(lines))
+    assert [ln.text.split()[0] for ln in parsed.lines] == ["LOSARTAN", "SIMVASTATINE"]

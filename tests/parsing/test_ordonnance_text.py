@@ -390,3 +390,13 @@ def test_phrasings_once_avoided_on_drug_lines() -> None:
         (1, 2, False, None, 7),
         (1, None, False, None, None),
     ]
+
+
+def test_indented_consultation_footer_is_not_a_posology() -> None:
+    text = """Mme X, 80 ans
+1) AMLODIPINE 5 mg
+      1 cp le matin
+      Consultations sur rendez-vous du lundi au vendredi
+"""
+    lines = parse_ordonnance_text(text).lines
+    assert [line.posology_text for line in lines] == ["1 cp le matin"]

@@ -1,0 +1,203 @@
+"""A second reader for pages Tesseract cannot read: handwriting-like script.
+
+Tesseract's French model reads print well and script poorly: on the corpus's DkgHandwriting
+pages it found 17% of drug lines and 15% of ages (benchmarks/RESULTS.md). PaddleOCR's PP-OCRv4
+detector and recogniser, whose ONNX models ship inside the ``rapidocr_onnxruntime`` wheel,
+read the same pages far better, but lose accents (a Chinese and Latin alphabet) and are
+slower, so they only re-read a page that Tesseract read with a low mean confidence, once the
+pipeline has turned it upright (pipeline.read_pages).
+
+The detector finds word groups; groups on one text line are joined into one OcrLine, so
+the layout sees "Kardegic 75 mg" and not three lines. Words get boxes spread over their
+group's box in proportion to their length: good enough for indentation and for the box
+drawn around a line, not for a single character.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import statistics
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from pharma_service.ocr.engine import Box, OcrLine, OcrUnavailable, Word
+
+# Tesseract pages below this mean confidence (0-100) are read again by this reader. Printed
+# pages of the corpus read at 85-95, handwriting-like pages at 30-70.
+SECOND_READING_BELOW = 75.0
+# Detection runs on the page reduced by this factor: script is large, and the detector's
+# cost grows with the pixels (2.3 s at 150 dpi against ~6 s at 300 dpi on this machine).
+DETECTION_REDUCTION = 2
+MIN_FRAGMENT_CONFIDENCE = 0.3
+# The recogniser's scores are not calibrated like Tesseract's (a misread word can score 0.9):
+# its words stay under the pipeline's check threshold (0.80), so every line of a page only
+# this reader could read goes to a human before the analysis is trusted.
+CONFIDENCE_CAP = 79.0
+
+
+class PaddleReader:
+    """PP-OCRv4 detection and recognition through onnxruntime, one thread."""
+
+    name = "ppocr"
+
+    def __init__(self, *, threads: int = 1) -> None:
+        if importlib.util.find_spec("rapidocr_onnxruntime") is None:
+            raise OcrUnavailable(
+                "the handwriting reader is not installed: pip install rapidocr_onnxruntime "
+                "(OpenCV, which it uses, needs the Debian packages libgl1 and libglib2.0-0)"
+            )
+        self.threads = threads
+        self._models: tuple[Any, Any] | None = None  # loaded on the first page that needs them
+
+    def _load(self) -> tuple[Any, Any]:
+        if self._models is None:
+            import rapidocr_onnxruntime
+            from rapidocr_onnxruntime.ch_ppocr_det import TextDetector
+            from rapidocr_onnxruntime.ch_ppocr_rec import TextRecognizer
+            from rapidocr_onnxruntime.utils import read_yaml
+
+            package = Path(rapidocr_onnxruntime.__file__).parent
+            config: dict[str, Any] = read_yaml(str(package / "config.yaml"))
+            for part in ("Det", "Rec"):
+                config[part]["model_path"] = str(package / config[part]["model_path"])
+                config[part]["intra_op_num_threads"] = self.threads
+                config[part]["inter_op_num_threads"] = self.threads
+            # Script leaves wide gaps inside words and thin strokes ("1", "l"): grow the boxes
+            # more than for print and keep fainter ones, so that a word is one box.
+            config["Det"].update(limit_type="max", unclip_ratio=2.2, box_thresh=0.3, thresh=0.2)
+            self._models = (TextDetector(config["Det"]), TextRecognizer(config["Rec"]))
+        return self._models
+
+    def read(self, image: Image.Image) -> list[OcrLine]:
+        import numpy as np
+
+        detect, recognise = self._load()
+        rgb = image.convert("RGB")
+        reduced = (max(1, rgb.width // DETECTION_REDUCTION), max(1, rgb.height // DETECTION_REDUCTION))
+        small = rgb.resize(reduced)
+        polygons, _ = detect(np.ascontiguousarray(np.asarray(small)[:, :, ::-1]))
+        if polygons is None or len(polygons) == 0:
+            return []
+        page = np.ascontiguousarray(np.asarray(rgb)[:, :, ::-1])  # the models take BGR
+        boxes = [_page_box(polygon, rgb.size) for polygon in polygons]
+        boxes = [b for b in boxes if b[2] - b[0] > 2 and b[3] - b[1] > 2]
+        if not boxes:
+            return []
+        results, _ = recognise([page[b[1] : b[3], b[0] : b[2]] for b in boxes])
+        read = {box: (str(text), float(score)) for box, (text, score) in zip(boxes, results, strict=True)}
+        lines = []
+        for row in text_rows(boxes):
+            words = [w for box in row for w in _words(box, *read[box])]
+            if words:
+                lines.append(OcrLine(words))
+        return lines
+
+    def orientation(self, image: Image.Image) -> int | None:
+        return None  # the page is turned upright by the pipeline before it gets here
+
+
+def _page_box(polygon: Any, size: tuple[int, int]) -> Box:
+    xs = [float(p[0]) * DETECTION_REDUCTION for p in polygon]
+    ys = [float(p[1]) * DETECTION_REDUCTION for p in polygon]
+    width, height = size
+    return (
+        max(0, int(min(xs))),
+        max(0, int(min(ys))),
+        min(width, int(max(xs)) + 1),
+        min(height, int(max(ys)) + 1),
+    )
+
+
+# The recogniser, trained mostly on text without spaces, often drops the space a script
+# leaves small: "98ans", "Esidrex25", "QSP3mois", "lematin". Spaces go back where a
+# number meets a word of two letters or more (not "B12", "D3" or "1er"), and between an
+# article and the time words of a posology.
+_LETTERS_THEN_NUMBER = re.compile(r"(?<=[^\W\d_]{3})(?=\d)")
+_NUMBER_THEN_WORD = re.compile(r"(?<=\d)(?=(?!(?:er|re|e|ème|eme)\b)[^\W\d_]{2})")
+_GLUED_TIME = re.compile(
+    r"\b(le|au|et|du)(matin|midi|soir|coucher|repas|lever|dîner|diner|déjeuner|dejeuner)\b", re.I
+)
+
+
+_NUMBER_STOP_UNIT = re.compile(r"(?<=\d)\s*[.,;:]\s*(?=(?:mg|g|µg|mcg|ml|UI)\b)")
+
+
+# "MadameMarie Girard", "MRoland": a civility glued to the first name.
+_GLUED_CIVILITY = re.compile(r"^(\s*)(Madame|Monsieur|Mademoiselle|Mme|Mlle|M\.?)(?=[A-ZÉÈ][a-zéèêëïîôç])")
+
+
+def _civility(match: re.Match[str]) -> str:
+    civility = match.group(2)
+    return f"{match.group(1)}{'M.' if civility == 'M' else civility} "
+
+
+def respace(text: str) -> str:
+    text = _GLUED_CIVILITY.sub(_civility, text)
+    text = _NUMBER_STOP_UNIT.sub(" ", text)  # "75,mg", "5. mg": a stroke read as a stop
+    text = _LETTERS_THEN_NUMBER.sub(" ", text)
+    text = _NUMBER_THEN_WORD.sub(" ", text)
+    return _GLUED_TIME.sub(r"\1 \2", text)
+
+
+def _words(box: Box, text: str, score: float) -> list[Word]:
+    tokens = respace(text).split()
+    if not tokens or score < MIN_FRAGMENT_CONFIDENCE:
+        return []
+    left, top, right, bottom = box
+    chars = sum(len(t) for t in tokens) + len(tokens) - 1
+    per_char = (right - left) / max(1, chars)
+    words, x = [], float(left)
+    for token in tokens:
+        end = x + per_char * len(token)
+        words.append(Word(token, min(CONFIDENCE_CAP, 100 * score), (round(x), top, round(end), bottom)))
+        x = end + per_char
+    return words
+
+
+def text_rows(boxes: list[Box]) -> list[list[Box]]:
+    """Word groups joined into text lines, each left to right, lines top to bottom.
+
+    A group joins a line when its middle is within half a line height of the line's middle
+    and it does not overlap a group already there; handwriting drifts up and down along a
+    line, so the test is on middles, not on top and bottom.
+    """
+    rows: list[list[Box]] = []
+    for box in sorted(boxes, key=lambda b: (b[1] + b[3]) / 2):
+        middle, height = (box[1] + box[3]) / 2, box[3] - box[1]
+        for row in rows:
+            row_middle = statistics.median((b[1] + b[3]) / 2 for b in row)
+            row_height = statistics.median(b[3] - b[1] for b in row)
+            near = abs(middle - row_middle) < 0.45 * max(height, row_height)
+            slack = 0.2 * height
+            apart = all(box[2] <= b[0] + slack or box[0] >= b[2] - slack for b in row)
+            if near and apart:
+                row.append(box)
+                break
+        else:
+            rows.append([box])
+    for row in rows:
+        row.sort(key=lambda b: b[0])
+    rows.sort(key=lambda row: min((b[1] + b[3]) / 2 for b in row))
+    return rows
+
+
+def page_confidence(lines: list[OcrLine]) -> float:
+    """Mean word confidence of a page, weighted by word length, 0-100."""
+    chars = sum(len(w.text) for line in lines for w in line.words)
+    if not chars:
+        return 0.0
+    return sum(w.confidence * len(w.text) for line in lines for w in line.words) / chars
+
+
+def default_second_reader() -> PaddleReader | None:
+    """The handwriting reader, unless PHARMA_OCR_SECOND_READER=off or it is not installed."""
+    if os.environ.get("PHARMA_OCR_SECOND_READER", "").lower() in ("off", "0", "false", "no"):
+        return None
+    try:
+        return PaddleReader()
+    except OcrUnavailable:
+        return None
