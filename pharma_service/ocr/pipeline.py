@@ -20,7 +20,7 @@ from pharma_service.inputs import request_from_parsed
 from pharma_service.models import Analysis, AnalysisRequest, LineStatus, MedicationLine
 from pharma_service.ocr.corrections import correct_line
 from pharma_service.ocr.documents import Document, open_document
-from pharma_service.ocr.engine import Box, OcrEngine, OcrLine, TesseractEngine, Word
+from pharma_service.ocr.engine import Box, OcrEngine, OcrFailed, OcrLine, TesseractEngine, Word
 from pharma_service.ocr.handwriting import SECOND_READING_BELOW
 from pharma_service.ocr.layout import PageGeometry, PlacedLine, place_lines, text_lines
 from pharma_service.ocr.preprocess import otsu_threshold, prepare, rotate
@@ -214,11 +214,22 @@ def _read_image(
         lines = second
         steps.append(f"read again by {second_reader.name}")
     else:
-        # Tesseract's own second looks, by line and by glyph, on a page it can read.
-        lines = recover_lost_lines(lines, prepared.image, _line_reader(ocr), block=_block_reader(ocr))
-        # one line at a time: a block reading of broken posologies was worse than the first
-        lines = reread_doubtful_lines(lines, prepared.image, _line_reader(ocr))
-        lines = check_fractions(lines, prepared.image, _glyph_reader(ocr))
+        # Tesseract's own second looks, by line and by glyph, on a page it can read. Each is
+        # an improvement only: one that fails (a crop Tesseract chokes on) keeps the lines.
+        page = prepared.image
+        try:
+            lines = recover_lost_lines(lines, page, _line_reader(ocr), block=_block_reader(ocr))
+        except OcrFailed:
+            steps.append("lost-line search skipped (OCR timeout)")
+        try:
+            # one line at a time: a block reading of broken posologies was worse than the first
+            lines = reread_doubtful_lines(lines, page, _line_reader(ocr))
+        except OcrFailed:
+            steps.append("line re-reading skipped (OCR timeout)")
+        try:
+            lines = check_fractions(lines, page, _glyph_reader(ocr))
+        except OcrFailed:
+            steps.append("fraction check skipped (OCR timeout)")
     geometry = PageGeometry(
         original_size=image.size,
         rotation=rotation,
@@ -416,6 +427,7 @@ def _runs(flags: np.ndarray, gap: int) -> list[tuple[int, int]]:
 
 
 _LINE_READERS: dict[str, OcrEngine] = {}
+CROP_TIMEOUT_S = 10.0
 
 
 def _line_reader(ocr: OcrEngine) -> OcrEngine | None:
@@ -433,7 +445,9 @@ def _tesseract_like(ocr: OcrEngine, psm: int) -> OcrEngine | None:
         return None
     key = f"{ocr.lang}:{ocr.timeout_s}:{psm}"
     if key not in _LINE_READERS:
-        _LINE_READERS[key] = TesseractEngine(lang=ocr.lang, psm=psm, timeout_s=ocr.timeout_s)
+        # A crop is small: one that takes longer than this is pathological, not slow.
+        timeout = min(ocr.timeout_s, CROP_TIMEOUT_S)
+        _LINE_READERS[key] = TesseractEngine(lang=ocr.lang, psm=psm, timeout_s=timeout)
     return _LINE_READERS[key]
 
 

@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
+from pharma_service.ocr import pipeline
 from pharma_service.ocr.documents import Document, Page
-from pharma_service.ocr.engine import FakeEngine, OcrLine, Word
+from pharma_service.ocr.engine import FakeEngine, OcrFailed, OcrLine, Word
 from pharma_service.ocr.handwriting import (
     CONFIDENCE_CAP,
     PaddleReader,
@@ -154,3 +155,26 @@ def test_lines_a_few_pixels_apart_share_an_indentation_level() -> None:
     assert texts == ["KARDEGIC 75 mg", "    1 sachet le soir", "LASILIX 40 mg", "    1 cp le matin"]
     parsed = parse_ordonnance_text("\n".join(texts))
     assert [d.posology_text for d in parsed.lines] == ["1 sachet le soir", "1 cp le matin"]
+
+
+@pytest.mark.parametrize(
+    ("step", "note"),
+    [
+        ("recover_lost_lines", "lost-line search skipped"),
+        ("reread_doubtful_lines", "line re-reading skipped"),
+        ("check_fractions", "fraction check skipped"),
+    ],
+)
+def test_a_second_look_that_times_out_keeps_the_page(
+    monkeypatch: pytest.MonkeyPatch, step: str, note: str
+) -> None:
+    """The second looks only improve a reading: one that fails must not lose the document."""
+
+    def times_out(*args: object, **kwargs: object) -> list[OcrLine]:
+        raise OcrFailed("the OCR took more than 10 s on one page")
+
+    monkeypatch.setattr(pipeline, step, times_out)
+    document, first = _page([("KARDEGIC 75 mg : 1 sachet le soir", 93.0)])
+    placed, reports = read_pages(document, first)
+    assert [line.text.strip() for line in placed] == ["KARDEGIC 75 mg : 1 sachet le soir"]
+    assert any(s.startswith(note) for s in reports[0].steps)
