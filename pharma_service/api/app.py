@@ -38,16 +38,26 @@ def get_ocr(request: Request) -> OcrEngine:
     Tesseract is not installed; the error then names the packages to install."""
     if request.app.state.ocr is None:
         from pharma_service.ocr.engine import TesseractEngine
-        from pharma_service.ocr.handwriting import default_second_reader
 
         request.app.state.ocr = TesseractEngine()
-        if request.app.state.second_reader == "default":
-            request.app.state.second_reader = default_second_reader()
     ocr: OcrEngine = request.app.state.ocr
     return ocr
 
 
 OcrDep = Annotated[OcrEngine, Depends(get_ocr)]
+
+
+def get_second_reader(request: Request) -> OcrEngine | None:
+    """The handwriting reader, made on first use (its models load on its first page)."""
+    if request.app.state.second_reader == "default":
+        from pharma_service.ocr.handwriting import default_second_reader
+
+        request.app.state.second_reader = default_second_reader()
+    reader: OcrEngine | None = request.app.state.second_reader
+    return reader
+
+
+SecondReaderDep = Annotated[OcrEngine | None, Depends(get_second_reader)]
 
 
 def create_app(
@@ -63,7 +73,8 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.engine = engine or Engine.load()
         app.state.ocr = ocr
-        app.state.second_reader = second_reader if ocr is None or second_reader != "default" else None
+        # A caller's own OCR engine (a fake in tests) gets no second reader unless given one.
+        app.state.second_reader = None if ocr is not None and second_reader == "default" else second_reader
         yield
 
     app = FastAPI(
@@ -133,9 +144,9 @@ def create_app(
 
     @app.post("/v1/prescriptions", response_model=PrescriptionResult)
     def create_prescription(
-        request: Request,
         engine: EngineDep,
         ocr: OcrDep,
+        second_reader: SecondReaderDep,
         file: Annotated[UploadFile, File(description="Scan or photo (PNG, JPEG, HEIC, TIFF, WebP) or PDF.")],
         patient: Annotated[
             str | None,
@@ -149,14 +160,13 @@ def create_app(
             raise InputTooLarge(
                 f"{name}: over {MAX_UPLOAD_BYTES:,} bytes; scan at 300 dpi or send a smaller photo"
             )
-        second_reader = request.app.state.second_reader
         return analyse_prescription(
             raw,
             name=name,
             ocr=ocr,
             engine=engine,
             patient=_patient_form(patient),
-            second_reader=None if second_reader == "default" else second_reader,
+            second_reader=second_reader,
         )
 
     return app

@@ -185,14 +185,6 @@ def text_rows(boxes: list[Box]) -> list[list[Box]]:
     return rows
 
 
-def page_confidence(lines: list[OcrLine]) -> float:
-    """Mean word confidence of a page, weighted by word length, 0-100."""
-    chars = sum(len(w.text) for line in lines for w in line.words)
-    if not chars:
-        return 0.0
-    return sum(w.confidence * len(w.text) for line in lines for w in line.words) / chars
-
-
 def default_second_reader() -> PaddleReader | None:
     """The handwriting reader, unless PHARMA_OCR_SECOND_READER=off or it is not installed."""
     if os.environ.get("PHARMA_OCR_SECOND_READER", "").lower() in ("off", "0", "false", "no"):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import deque
+from collections.abc import Callable
 from typing import Any, Literal
 
 import numpy as np
@@ -207,29 +208,22 @@ def _read_image(
                 break
     lines, prepared, rotation = best
     steps = list(prepared.steps)
-    second = None
+    read_again = False
     if second_reader is not None and _page_confidence(lines) < SECOND_READING_BELOW:
         second = second_reader.read(prepared.image)
-    if second_reader is not None and second:
-        lines = second
-        steps.append(f"read again by {second_reader.name}")
-    else:
-        # Tesseract's own second looks, by line and by glyph, on a page it can read. Each is
-        # an improvement only: one that fails (a crop Tesseract chokes on) keeps the lines.
+        if second:
+            lines, read_again = second, True
+            steps.append(f"read again by {second_reader.name}")
+    if not read_again:
+        # Tesseract's own second looks, by line and by glyph, on a page it can read.
         page = prepared.image
-        try:
-            lines = recover_lost_lines(lines, page, _line_reader(ocr), block=_block_reader(ocr))
-        except OcrFailed:
-            steps.append("lost-line search skipped (OCR timeout)")
-        try:
-            # one line at a time: a block reading of broken posologies was worse than the first
-            lines = reread_doubtful_lines(lines, page, _line_reader(ocr))
-        except OcrFailed:
-            steps.append("line re-reading skipped (OCR timeout)")
-        try:
-            lines = check_fractions(lines, page, _glyph_reader(ocr))
-        except OcrFailed:
-            steps.append("fraction check skipped (OCR timeout)")
+        lines = _second_look(
+            "lost-line search", steps, recover_lost_lines, lines, page, _line_reader(ocr),
+            block=_block_reader(ocr),
+        )
+        # one line at a time: a block reading of broken posologies was worse than the first
+        lines = _second_look("line re-reading", steps, reread_doubtful_lines, lines, page, _line_reader(ocr))
+        lines = _second_look("fraction check", steps, check_fractions, lines, page, _glyph_reader(ocr))
     geometry = PageGeometry(
         original_size=image.size,
         rotation=rotation,
@@ -247,6 +241,23 @@ def _read_image(
         confidence=round(_page_confidence(lines), 1),
     )
     return place_lines(lines, number, geometry), report
+
+
+def _second_look(
+    what: str,
+    steps: list[str],
+    look: Callable[..., list[OcrLine]],
+    lines: list[OcrLine],
+    *args: Any,
+    **kwargs: Any,
+) -> list[OcrLine]:
+    """A look that can only improve the reading: one that fails (a crop Tesseract chokes
+    on) keeps the lines, and the page says so."""
+    try:
+        return look(lines, *args, **kwargs)
+    except OcrFailed:
+        steps.append(f"{what} skipped (OCR timeout)")
+        return lines
 
 
 def _reduced(image: Image.Image, long_side: int = 1800) -> Image.Image:

@@ -391,10 +391,7 @@ class _Qty:
     text: str
     bare: bool = False
     end: int = -1
-
-
-# "1 à 2", "1-2", "1 ou 2": an intake given as a range of units.
-_RANGE_TEXT = re.compile(r"\d\s*(?:à|a|-|ou)\s*\d")
+    ranged: bool = False  # "1 à 2 cp": value is the upper bound
 
 
 @dataclass(slots=True)
@@ -692,7 +689,8 @@ def _quantity(st: _State, m: re.Match[str], unit: str | None, bare: bool = False
     value = rng[1]
     if "half" in m.re.groupindex and m.group("half"):
         value += 0.5
-    st.quantities.append(_Qty(m.start(), value, unit, st.original(m.start(), m.end()), bare, m.end()))
+    text = st.original(m.start(), m.end())
+    st.quantities.append(_Qty(m.start(), value, unit, text, bare, m.end(), ranged=rng[0] != rng[1]))
 
 
 def _h_qty_per_period(st: _State, m: re.Match[str]) -> None:
@@ -1599,7 +1597,7 @@ def _build(st: _State, strengths: Sequence[Strength], prefix: list[tuple[float, 
 
     # ceilings, in the unit of the intake
     max_units: float | None = None
-    ranged_intake = bool(quantities) and _RANGE_TEXT.search(quantities[0].text) is not None
+    ranged_intake = bool(quantities) and quantities[0].ranged
     for mx in st.maxes:
         ceiling = _ceiling(mx, unit, upi, strength, ranged_intake=ranged_intake)
         if ceiling is None:

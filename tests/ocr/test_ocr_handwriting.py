@@ -14,7 +14,6 @@ from pharma_service.ocr.handwriting import (
     CONFIDENCE_CAP,
     PaddleReader,
     _words,
-    page_confidence,
     respace,
     text_rows,
 )
@@ -53,12 +52,6 @@ def test_words_share_their_group_box_by_length_and_stay_under_the_check_threshol
     assert words[0].box[2] < words[1].box[0]
     assert all(w.confidence == CONFIDENCE_CAP < 80 for w in words)
     assert _words((0, 0, 10, 10), "xx", 0.1) == []  # below the fragment confidence: noise
-
-
-def test_page_confidence_weighs_words_by_length() -> None:
-    lines = [OcrLine([Word("abcd", 90.0, (0, 0, 1, 1)), Word("x", 40.0, (0, 0, 1, 1))])]
-    assert page_confidence(lines) == pytest.approx((4 * 90 + 40) / 5)
-    assert page_confidence([]) == 0.0
 
 
 def _page(lines: list[tuple[str, float]]) -> tuple[Document, FakeEngine]:
