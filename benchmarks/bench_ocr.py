@@ -37,6 +37,7 @@ from pharma_service.ocr.documents import open_document  # noqa: E402
 from pharma_service.ocr.engine import TesseractEngine  # noqa: E402
 from pharma_service.ocr.evaluation import ExactNamesNormaliser, score  # noqa: E402
 from pharma_service.ocr.handwriting import PaddleReader  # noqa: E402
+from pharma_service.ocr.lexicon import Lexicon  # noqa: E402
 from pharma_service.ocr.pipeline import read_pages  # noqa: E402
 from pharma_service.parsing.ordonnance_text import parse_ordonnance_text  # noqa: E402
 from pharma_service.service import Engine  # noqa: E402
@@ -64,6 +65,11 @@ def main() -> None:
     parser.add_argument(
         "--no-second-reader", action="store_true", help="Tesseract alone, without the handwriting reader"
     )
+    parser.add_argument(
+        "--no-lexicon",
+        action="store_true",
+        help="the handwriting reader without the lexicon (greedy decoding)",
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -75,7 +81,13 @@ def main() -> None:
         engine = Engine.load()
         exact = ExactNamesNormaliser(engine.kb.referential)
         ocr = TesseractEngine()
-        second = None if args.no_second_reader else PaddleReader()
+        second = (
+            None
+            if args.no_second_reader
+            else PaddleReader(
+                lexicon=None if args.no_lexicon else Lexicon.from_referential(engine.kb.referential)
+            )
+        )
         rows = [
             run_document(t, corpus, engine, exact, ocr, second, baseline=not args.no_baseline) for t in truths
         ]
@@ -163,6 +175,7 @@ def summarise(rows: list[dict[str, Any]], args: argparse.Namespace) -> str:
             "handwriting reader off"
             if args.no_second_reader
             else f"pages read again by the handwriting reader: {sum(r['read_again'] for r in rows)}"
+            + (" (without its lexicon)" if args.no_lexicon else "")
         ),
         "",
         "| measure | pipeline | baseline |",

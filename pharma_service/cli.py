@@ -82,13 +82,14 @@ def _analyze_scan(file: Path, format: OutputFormat, patient: str | None) -> None
             raw = file.read_bytes()
         except OSError as exc:
             raise InvalidInput(f"cannot read {file}: {exc.strerror}") from exc
+        engine = Engine.load()
         result = analyse_prescription(
             raw,
             name=file.name,
             ocr=TesseractEngine(),
-            engine=Engine.load(),
+            engine=engine,
             patient=extra,
-            second_reader=default_second_reader(),
+            second_reader=default_second_reader(engine.kb.referential),
         )
     except PharmaError as exc:
         _fail(exc)

@@ -52,7 +52,7 @@ def get_second_reader(request: Request) -> OcrEngine | None:
     if request.app.state.second_reader == "default":
         from pharma_service.ocr.handwriting import default_second_reader
 
-        request.app.state.second_reader = default_second_reader()
+        request.app.state.second_reader = default_second_reader(request.app.state.engine.kb.referential)
     reader: OcrEngine | None = request.app.state.second_reader
     return reader
 

@@ -25,6 +25,8 @@ from typing import Any
 from PIL import Image
 
 from pharma_service.ocr.engine import Box, OcrLine, OcrUnavailable, Word
+from pharma_service.ocr.lexicon import AFTER_NUMBER, Lexicon, LexiconDecoder
+from pharma_service.referential.store import Referential
 
 # Tesseract pages below this mean confidence (0-100) are read again by this reader. Printed
 # pages of the corpus read at 85-95, handwriting-like pages at 30-70.
@@ -37,6 +39,13 @@ MIN_FRAGMENT_CONFIDENCE = 0.3
 # its words stay under the pipeline's check threshold (0.80), so every line of a page only
 # this reader could read goes to a human before the analysis is trusted.
 CONFIDENCE_CAP = 79.0
+# A lone unit after a number is read again from a box this much taller (times its height):
+# the detector cuts descenders, and "mg" without its "g" reads "M". Growing every box
+# instead read worse (neighbour lines creep in).
+UNIT_GROWTH = 0.6
+OVERLAP_SHARE = 0.5
+INK_LEVEL = 128  # the page reaches this reader binarised (preprocess.prepare)
+RECOGNITION_BATCH = 6  # crops of similar width per recogniser run, as rapidocr does
 
 
 class PaddleReader:
@@ -44,13 +53,15 @@ class PaddleReader:
 
     name = "ppocr"
 
-    def __init__(self, *, threads: int = 1) -> None:
+    def __init__(self, *, threads: int = 1, lexicon: Lexicon | None = None) -> None:
         if importlib.util.find_spec("rapidocr_onnxruntime") is None:
             raise OcrUnavailable(
                 "the handwriting reader is not installed: pip install rapidocr_onnxruntime "
                 "(OpenCV, which it uses, needs the Debian packages libgl1 and libglib2.0-0)"
             )
         self.threads = threads
+        self.lexicon = lexicon
+        self._decoder: LexiconDecoder | None = None
         self._models: tuple[Any, Any] | None = None  # loaded on the first page that needs them
 
     def _load(self) -> tuple[Any, Any]:
@@ -87,17 +98,136 @@ class PaddleReader:
         boxes = [b for b in boxes if b[2] - b[0] > 2 and b[3] - b[1] > 2]
         if not boxes:
             return []
-        results, _ = recognise([page[b[1] : b[3], b[0] : b[2]] for b in boxes])
-        read = {box: (str(text), float(score)) for box, (text, score) in zip(boxes, results, strict=True)}
+        rows = text_rows(boxes)
+        ink = np.asarray(rgb.convert("L")) < INK_LEVEL
+        for row in rows:
+            row += uncovered_ink(row, ink)
+            row.sort(key=lambda b: b[0])
+        boxes = [b for row in rows for b in row]
+        probs = dict(
+            zip(
+                boxes,
+                self._probabilities(recognise, [page[b[1] : b[3], b[0] : b[2]] for b in boxes]),
+                strict=True,
+            )
+        )
+        if self._decoder is None:
+            self._decoder = LexiconDecoder(recognise.postprocess_op.character, self.lexicon)
         lines = []
-        for row in text_rows(boxes):
-            words = [w for box in row for w in _words(box, *read[box])]
+        for row in rows:
+            words: list[Word] = []
+            for box in row:
+                # a unit often sits in its own group after the number: "25" | "mo"
+                after_number = bool(words) and words[-1].text[-1:].isdigit()
+                found = self._decoder.decode(probs[box], after_number=after_number)
+                if after_number and _cut_unit(found.text):
+                    grown = _grown(box, rgb.size)
+                    again = self._probabilities(recognise, [page[grown[1] : grown[3], grown[0] : grown[2]]])
+                    second = self._decoder.decode(again[0], after_number=True)
+                    if not _cut_unit(second.text):
+                        found = second
+                words += _words(box, found.text, found.score)
             if words:
                 lines.append(OcrLine(words))
         return lines
 
+    def _probabilities(self, recognise: Any, crops: list[Any]) -> list[Any]:
+        """The recogniser's character probabilities for each crop (rapidocr's batching and scaling)."""
+        import numpy as np
+
+        ratios = [crop.shape[1] / max(1, crop.shape[0]) for crop in crops]
+        order = sorted(range(len(crops)), key=ratios.__getitem__)
+        _, height, width = recognise.rec_image_shape
+        results: list[Any] = [None] * len(crops)
+        for start in range(0, len(order), RECOGNITION_BATCH):
+            batch = order[start : start + RECOGNITION_BATCH]
+            widest = max(width / height, *(ratios[i] for i in batch))
+            images = np.stack([recognise.resize_norm_img(crops[i], widest) for i in batch]).astype(np.float32)
+            probs = recognise.session(images)[0]
+            for i, crop_probs in zip(batch, probs, strict=True):
+                results[i] = crop_probs
+        return results
+
     def orientation(self, image: Image.Image) -> int | None:
         return None  # the page is turned upright by the pipeline before it gets here
+
+
+def uncovered_ink(row: list[Box], ink: Any) -> list[Box]:
+    """Boxes around ink on a text line that no detected group covers.
+
+    The detector misses thin marks between or before words: the "1" of "1 cp", written as a
+    single stroke, the ":" before a posology, a "kg" after the weight. Ink in the line's
+    band, left of its first group (within a few line heights), between its groups or right
+    of its last, is boxed for the recogniser. Marks shorter than a third of the band
+    (specks, the tail of a letter from the line above) are left out.
+    """
+    import numpy as np
+
+    height = int(statistics.median(b[3] - b[1] for b in row))
+    middle = int(statistics.median((b[1] + b[3]) / 2 for b in row))
+    top, bottom = max(0, middle - int(0.4 * height)), min(ink.shape[0], middle + int(0.4 * height))
+    left = max(0, min(b[0] for b in row) - 3 * height)
+    right = min(ink.shape[1], max(b[2] for b in row) + 3 * height)
+    if bottom - top < 4 or right - left < 4:
+        return []
+    band = ink[top:bottom, left:right].copy()
+    for b in row:
+        band[:, max(0, b[0] - left) : max(0, b[2] - left)] = False
+    columns = band.sum(axis=0) >= 2
+    found = []
+    pad = height // 6
+    for start, end in _ink_runs(columns, gap=max(2, height // 4)):
+        marked = np.flatnonzero(band[:, start:end].any(axis=1))
+        if marked.size == 0 or marked[-1] - marked[0] < (bottom - top) / 3:
+            continue
+        found.append(
+            (
+                max(0, left + start - pad),
+                max(0, top - pad),
+                min(ink.shape[1], left + end + pad),
+                min(ink.shape[0], bottom + pad),
+            )
+        )
+    return found
+
+
+def _ink_runs(flags: Any, gap: int) -> list[tuple[int, int]]:
+    """Runs of True in ``flags``, joined across gaps shorter than ``gap``."""
+    runs: list[tuple[int, int]] = []
+    start = None
+    for i, flag in enumerate(flags):
+        if flag and start is None:
+            start = i
+        elif not flag and start is not None:
+            runs.append((start, i))
+            start = None
+    if start is not None:
+        runs.append((start, len(flags)))
+    joined: list[tuple[int, int]] = []
+    for run in runs:
+        if joined and run[0] - joined[-1][1] < gap:
+            joined[-1] = (joined[-1][0], run[1])
+        else:
+            joined.append(run)
+    return joined
+
+
+def _cut_unit(text: str) -> bool:
+    """A short word after a number that is no unit: "M", "m", "K"."""
+    word = text.strip()
+    return 0 < len(word) <= 2 and word.isalpha() and word not in AFTER_NUMBER
+
+
+def _grown(box: Box, size: tuple[int, int]) -> Box:
+    """The box with room for the descender the detector cut off (the "g" of "mg")."""
+    left, top, right, bottom = box
+    height = bottom - top
+    return (
+        max(0, left - height // 5),
+        max(0, top - height // 6),
+        min(size[0], right + height // 2),
+        min(size[1], bottom + int(UNIT_GROWTH * height)),
+    )
 
 
 def _page_box(polygon: Any, size: tuple[int, int]) -> Box:
@@ -172,8 +302,12 @@ def text_rows(boxes: list[Box]) -> list[list[Box]]:
             row_middle = statistics.median((b[1] + b[3]) / 2 for b in row)
             row_height = statistics.median(b[3] - b[1] for b in row)
             near = abs(middle - row_middle) < 0.45 * max(height, row_height)
-            slack = 0.2 * height
-            apart = all(box[2] <= b[0] + slack or box[0] >= b[2] - slack for b in row)
+            # the detector may box a word twice ("fois" and "fois par jour"): a group may
+            # overlap the line's groups by up to half of the narrower one
+            apart = all(
+                min(box[2], b[2]) - max(box[0], b[0]) <= OVERLAP_SHARE * min(box[2] - box[0], b[2] - b[0])
+                for b in row
+            )
             if near and apart:
                 row.append(box)
                 break
@@ -185,11 +319,12 @@ def text_rows(boxes: list[Box]) -> list[list[Box]]:
     return rows
 
 
-def default_second_reader() -> PaddleReader | None:
-    """The handwriting reader, unless PHARMA_OCR_SECOND_READER=off or it is not installed."""
+def default_second_reader(referential: Referential | None = None) -> PaddleReader | None:
+    """The handwriting reader, unless PHARMA_OCR_SECOND_READER=off or it is not installed.
+    With a referential, it reads with its drug names as a lexicon (ocr.lexicon)."""
     if os.environ.get("PHARMA_OCR_SECOND_READER", "").lower() in ("off", "0", "false", "no"):
         return None
     try:
-        return PaddleReader()
+        return PaddleReader(lexicon=Lexicon.from_referential(referential) if referential else None)
     except OcrUnavailable:
         return None

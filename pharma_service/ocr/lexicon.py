@@ -1,0 +1,227 @@
+"""Reading script with the words an ordonnance uses: lexicon-guided CTC decoding.
+
+The handwriting recogniser (PP-OCRv4) gives, for each slice of a word group, a probability
+for every character. Its best guess per slice ("greedy" decoding) misreads script often:
+"Netforwine", "gl le molin et gl le sir". A careful reader knows which words to expect: the
+drug names of the referential and the few words of a posology or a patient header. Each
+word the greedy text shows that is not such a word is compared with close ones from the
+lexicon by how well the recogniser's probabilities over that word's slices support them
+(the CTC likelihood, Graves 2006). A lexicon word replaces the greedy word when the
+recogniser supports it nearly as well, within PRIOR_NATS: the lexicon acts as a prior.
+
+Only the recogniser's own evidence decides: a word with no close lexicon word, or one the
+probabilities clearly contradict, stays as read. Numbers are never changed here; the
+pipeline's number checks and a human see those.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from rapidfuzz import fuzz, process
+
+from pharma_service.referential.store import Referential
+from pharma_service.text import fold
+
+# A lexicon word is taken when its log-likelihood is at most this far below the greedy
+# word's (tuned on the development corpus, seed 5; see benchmarks/RESULTS.md).
+PRIOR_NATS = 6.0
+CANDIDATES = 12
+MIN_SIMILARITY = 50.0
+
+# The words of a posology and of a patient header (not drug names, which come from the
+# referential). Short function words are included so that "lc" next to "matin" can be "le".
+_ORDONNANCE_WORDS_TEXT = (
+    "comprimé comprimés cp cpr gélule gélules gél sachet sachets goutte gouttes ampoule ampoules "
+    "injection injections application applications bouffée bouffées pulvérisation pulvérisations "
+    "patch patchs suppositoire suppositoires capsule capsules dose doses unité unités cuillère "
+    "mesure mesures inhalation inhalations flacon stylo "
+    "matin midi soir coucher lever repas dîner déjeuner petit "
+    "le la les et au aux à par jour jours fois pendant semaine semaines mois an ans heures heure "
+    "tous toutes chaque soit puis ensuite avant après pendant durant si besoin douleur fièvre "
+    "maximum max demi un une deux trois quatre cinq six dix QSP renouveler renouvelable "
+    "traitement prendre prise prises selon en dans sur non "
+    "mg ml kg µg UI "
+    "Madame Monsieur Mme Mlle Docteur Dr né née le Poids Clairance créatinine Cockcroft "
+    "ordonnance Médecin généraliste Gériatre Cardiologue"
+)
+ORDONNANCE_WORDS = tuple(_ORDONNANCE_WORDS_TEXT.split())
+
+# What follows a number: a strength, a weight, an age, a count of units or a duration. A
+# word right after a number is compared with these even when it is a single letter ("25 M").
+AFTER_NUMBER = ("mg", "g", "ml", "µg", "UI", "kg", "ans", "cp", "gél", "mois", "jours", "fois", "semaines")
+
+_UNITS = frozenset(fold(unit) for unit in ("mg", "g", "ml", "µg", "UI", "kg"))
+
+_WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """Expected words, by folded spelling, with the spelling to write."""
+
+    words: dict[str, str]
+    drug_words: frozenset[str]
+
+    @classmethod
+    def build(cls, drug_names: Iterable[str], extra: Sequence[str] = ORDONNANCE_WORDS) -> Lexicon:
+        words: dict[str, str] = {}
+        drugs: set[str] = set()
+        for name in drug_names:
+            for word in _WORD.findall(name):
+                folded = fold(word)
+                if len(folded) >= 4 and folded.isalpha():
+                    words.setdefault(folded, word)
+                    drugs.add(folded)
+        for word in extra:
+            words[fold(word)] = word  # the ordonnance spelling wins over a drug-name word
+        return cls(words=words, drug_words=frozenset(drugs))
+
+    @classmethod
+    def from_referential(cls, referential: Referential) -> Lexicon:
+        """Brand names, substance names and their usual synonyms."""
+        names = [*referential.brands, *referential.synonyms]
+        names += [substance.name for substance in referential.substances.values()]
+        return cls.build(names)
+
+    def __contains__(self, word: str) -> bool:
+        return fold(word) in self.words
+
+    def close(self, word: str) -> list[str]:
+        """Lexicon spellings close to ``word`` (folded), best first."""
+        folded = fold(word)
+        found = process.extract(
+            folded, self.words.keys(), scorer=fuzz.ratio, limit=CANDIDATES, score_cutoff=MIN_SIMILARITY
+        )
+        # dropping letters is what CTC does most easily ("molin" -> "min"): a candidate may
+        # be shorter by one letter only, and only than a word of five letters or more
+        shortest = len(folded) - (1 if len(folded) >= 5 else 0)
+        longest = len(folded) + max(2, len(folded) // 2)
+        return [self.words[key] for key, _, _ in found if shortest <= len(key) <= longest]
+
+
+def ctc_log_likelihood(log_probs: np.ndarray, labels: Sequence[int]) -> float:
+    """log P(labels | slices) under CTC, blank = class 0 (the forward algorithm, log space)."""
+    steps = log_probs.shape[0]
+    if not labels:
+        return float(log_probs[:, 0].sum())
+    extended = np.zeros(2 * len(labels) + 1, dtype=np.int64)
+    extended[1::2] = labels
+    size = extended.size
+    if steps < len(labels):
+        return float("-inf")
+    # a label may follow the label two places back (skipping a blank) unless they are equal
+    skip = np.zeros(size, dtype=bool)
+    skip[3::2] = extended[3::2] != extended[1:-2:2]
+    alpha = np.full(size, -np.inf)
+    alpha[0] = log_probs[0, 0]
+    alpha[1] = log_probs[0, extended[1]]
+    for t in range(1, steps):
+        one = np.concatenate(([-np.inf], alpha[:-1]))
+        two = np.where(skip, np.concatenate(([-np.inf, -np.inf], alpha[:-2])), -np.inf)
+        alpha = np.logaddexp(np.logaddexp(alpha, one), two) + log_probs[t, extended]
+    return float(np.logaddexp(alpha[-1], alpha[-2]))
+
+
+@dataclass(frozen=True)
+class Decoded:
+    text: str
+    score: float  # mean probability of the greedy characters, 0-1
+    replaced: int  # words taken from the lexicon
+
+
+class LexiconDecoder:
+    """Greedy CTC decoding, then each unknown word checked against close lexicon words."""
+
+    def __init__(self, charset: Sequence[str], lexicon: Lexicon | None) -> None:
+        self.charset = list(charset)
+        self.index = {ch: i for i, ch in enumerate(self.charset) if i > 0}
+        self.lexicon = lexicon
+
+    def decode(self, probs: np.ndarray, *, after_number: bool = False) -> Decoded:
+        """``probs``: (slices, classes) softmax output of the recogniser for one crop;
+        ``after_number``: the crop follows a number on its text line ("25" | "mo")."""
+        best = probs.argmax(axis=1)
+        keep = (best != 0) & np.concatenate(([True], best[1:] != best[:-1]))
+        frames = np.flatnonzero(keep)
+        chars = [self.charset[i] for i in best[frames]]
+        if not chars:
+            return Decoded("", 0.0, 0)
+        score = float(probs[frames, best[frames]].mean())
+        text = "".join(chars)
+        if self.lexicon is None:
+            return Decoded(text, score, 0)
+        log_probs = np.log(np.maximum(probs, 1e-12))
+        out, replaced, last = [], 0, 0
+        for m in _WORD.finditer(text):
+            word = m.group(0)
+            out.append(text[last : m.start()])
+            last = m.end()
+            # the word's slices: from just after the character before it to just before the next
+            start = frames[m.start() - 1] + 1 if m.start() > 0 else 0
+            end = frames[m.end()] if m.end() < len(frames) else probs.shape[0]
+            follows_number = re.search(r"\d\s*$", text[: m.start()]) is not None or (
+                after_number and not text[: m.start()].strip()
+            )
+            chosen = self._choose(word, log_probs[start:end], follows_number)
+            replaced += chosen != word
+            out.append(chosen)
+        out.append(text[last:])
+        return Decoded("".join(out), score, replaced)
+
+    def _choose(self, word: str, log_probs: np.ndarray, after_number: bool) -> str:
+        assert self.lexicon is not None
+        if after_number:
+            if fold(word) in {fold(unit) for unit in AFTER_NUMBER}:
+                return word
+            candidates = list(AFTER_NUMBER)
+        elif word in self.lexicon or len(word) < 2:
+            return word
+        else:
+            candidates = [c for c in self.lexicon.close(word) if self._allowed(c, word)]
+        if not candidates:
+            return word
+        own = self._likelihood(word, log_probs)
+        best, best_ll = word, own - PRIOR_NATS
+        for candidate in candidates:
+            if after_number:
+                # script "m" and "M", "k" and "K" look alike: a unit is written its usual way
+                ll = max(self._likelihood(form, log_probs) for form in {candidate, candidate.upper()})
+                shaped = candidate
+            else:
+                shaped = _same_case(candidate, word)
+                ll = self._likelihood(shaped, log_probs)
+            if ll > best_ll:
+                best, best_ll = shaped, ll
+        return best
+
+    def _allowed(self, candidate: str, word: str) -> bool:
+        assert self.lexicon is not None
+        folded = fold(candidate)
+        if folded in _UNITS:
+            return False  # a unit only after a number ("ma" alone is no "mg")
+        # a drug name needs a word long enough to tell
+        return folded not in self.lexicon.drug_words or len(word) >= 4
+
+    def _likelihood(self, word: str, log_probs: np.ndarray) -> float:
+        labels = [self.index.get(ch) or self.index.get(_plain(ch)) for ch in word]
+        if any(label is None for label in labels):
+            return float("-inf")
+        return ctc_log_likelihood(log_probs, [label for label in labels if label is not None])
+
+
+def _same_case(candidate: str, like: str) -> str:
+    if len(like) > 1 and like.isupper():
+        return candidate.upper()
+    if like[:1].isupper():
+        return candidate[:1].upper() + candidate[1:].lower()
+    return candidate if candidate.isupper() else candidate.lower()
+
+
+def _plain(ch: str) -> str:
+    """The letter without its accent, same case: the recogniser has no "ê", "ç" or "ô"."""
+    return unicodedata.normalize("NFKD", ch)[:1]

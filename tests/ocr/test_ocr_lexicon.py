@@ -1,0 +1,148 @@
+"""Lexicon-guided decoding of the handwriting recogniser, and the ink the detector missed."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from pharma_service.ocr.handwriting import PaddleReader, text_rows, uncovered_ink
+from pharma_service.ocr.lexicon import Lexicon, LexiconDecoder, ctc_log_likelihood
+from pharma_service.referential.store import Referential
+
+HANDWRITING_FONT = Path("/usr/share/fonts/truetype/fifthhorseman/dkg.ttf")  # fonts-dkg-handwriting
+
+
+def _brute_force(probs: np.ndarray, labels: list[int]) -> float:
+    """P(labels) summed over every path of the slices that collapses to them."""
+    total = 0.0
+    for path in itertools.product(range(probs.shape[1]), repeat=probs.shape[0]):
+        collapsed = [c for i, c in enumerate(path) if c != 0 and (i == 0 or path[i - 1] != c)]
+        if collapsed == labels:
+            total += math.prod(probs[t, c] for t, c in enumerate(path))
+    return math.log(total) if total else float("-inf")
+
+
+@pytest.mark.parametrize("labels", [[1], [1, 2], [2, 2], [1, 2, 1], []])
+def test_ctc_likelihood_equals_the_sum_over_all_alignments(labels: list[int]) -> None:
+    rng = np.random.default_rng(3)
+    probs = rng.dirichlet(np.ones(3), size=5)
+    assert ctc_log_likelihood(np.log(probs), labels) == pytest.approx(_brute_force(probs, labels))
+
+
+def test_a_doubled_letter_needs_a_blank_between() -> None:
+    probs = np.array([[0.0001, 0.9998, 0.0001], [0.0001, 0.9998, 0.0001]])
+    assert ctc_log_likelihood(np.log(probs), [1, 1]) == float("-inf")  # two slices cannot hold "a_a"
+
+
+CHARSET = ["blank", " ", *"abcdefghijklmnopqrstuvwxyzMRT0123456789"]
+
+
+def _slices(columns: list[dict[str, float]]) -> np.ndarray:
+    """One slice per dict (character -> probability), blank taking the rest, and a blank
+    slice between characters, as a CTC recogniser outputs."""
+    rows = []
+    for column in columns:
+        for chars in (column, {}):
+            row = np.full(len(CHARSET), 1e-4)
+            for ch, p in chars.items():
+                row[CHARSET.index(ch)] = p
+            row[0] = max(1e-4, 1 - row[1:].sum())
+            rows.append(row / row.sum())
+    return np.array(rows)
+
+
+LEXICON = Lexicon.build(["METFORMINE BIOGARAN", "Tercian"])
+
+
+def test_a_misread_word_becomes_the_lexicon_word_its_slices_support() -> None:
+    # greedy reads "molin": the second choices under "o" and "l" spell "matin"
+    probs = _slices([{"m": 0.9}, {"o": 0.5, "a": 0.4}, {"l": 0.55, "t": 0.4}, {"i": 0.9}, {"n": 0.9}])
+    assert LexiconDecoder(CHARSET, None).decode(probs).text == "molin"
+    decoded = LexiconDecoder(CHARSET, LEXICON).decode(probs)
+    assert decoded.text == "matin"
+    assert decoded.replaced == 1
+
+
+def test_a_word_the_slices_contradict_stays_as_read() -> None:
+    # "molin" is close to "matin" in spelling, but nothing under "o" and "l" looks like "a", "t"
+    probs = _slices([{"m": 0.9}, {"o": 0.99}, {"l": 0.99}, {"i": 0.9}, {"n": 0.9}])
+    assert LexiconDecoder(CHARSET, LEXICON).decode(probs).text == "molin"
+
+
+def test_a_word_far_from_every_lexicon_word_stays_as_read() -> None:
+    probs = _slices([{ch: 0.9} for ch in "girard"])
+    assert LexiconDecoder(CHARSET, LEXICON).decode(probs).text == "girard"
+
+
+def test_a_drug_name_is_mended_in_the_case_it_was_written() -> None:
+    # "Metforwine": the "m" second under the "w"
+    read = [{ch: 0.9} for ch in "Metfor"]
+    probs = _slices([*read, {"w": 0.5, "m": 0.45}, {"i": 0.9}, {"n": 0.9}, {"e": 0.9}])
+    assert LexiconDecoder(CHARSET, LEXICON).decode(probs).text == "Metformine"
+
+
+def test_a_unit_after_a_number_is_read_as_a_unit_when_the_slices_allow_it() -> None:
+    mo = _slices([{"2": 0.9}, {"5": 0.9}, {" ": 0.9}, {"m": 0.9}, {"o": 0.6, "g": 0.3}])
+    assert LexiconDecoder(CHARSET, LEXICON).decode(mo).text == "25 mg"
+    # in its own group, after a group that ended with a number
+    alone = _slices([{"m": 0.9}, {"a": 0.6, "g": 0.3}])
+    decoder = LexiconDecoder(CHARSET, LEXICON)
+    assert decoder.decode(alone, after_number=True).text == "mg"
+    assert decoder.decode(alone).text == "ma"  # not after a number: no unit is expected
+
+
+def test_numbers_are_never_changed() -> None:
+    probs = _slices([{"1": 0.5, "l": 0.45}, {" ": 0.9}, {"c": 0.9}, {"p": 0.9}])
+    assert LexiconDecoder(CHARSET, LEXICON).decode(probs).text == "1 cp"
+
+
+def test_the_lexicon_holds_the_referential_drug_names_and_the_ordonnance_words() -> None:
+    lexicon = Lexicon.from_referential(Referential.load())
+    for word in ("metformine", "Kardegic", "amiodarone", "comprimé", "matin", "renouveler"):
+        assert word in lexicon
+    assert "girard" not in lexicon
+
+
+def test_a_stroke_left_of_a_line_that_no_group_covers_is_boxed() -> None:
+    ink = np.zeros((400, 1200), dtype=bool)
+    row = [(300, 100, 500, 160), (540, 100, 700, 160)]
+    ink[105:155, 300:500] = ink[105:155, 540:700] = True  # the words the detector found
+    ink[108:152, 240:246] = True  # a "1" written as one stroke, before them
+    ink[128:131, 520:523] = True  # a speck between the groups
+    found = uncovered_ink(row, ink)
+    assert len(found) == 1
+    left, top, right, bottom = found[0]
+    assert left < 240 and right > 246 and top <= 108 and bottom >= 152
+
+
+def test_nothing_is_boxed_when_the_groups_cover_the_ink() -> None:
+    ink = np.zeros((400, 1200), dtype=bool)
+    ink[105:155, 300:700] = True
+    assert uncovered_ink([(300, 100, 700, 160)], ink) == []
+
+
+def test_a_word_boxed_twice_by_the_detector_stays_on_its_line() -> None:
+    # "fois" and "fois par jour" overlapping a little, on one line: one row
+    a, b, c = (100, 100, 300, 160), (280, 95, 600, 165), (100, 260, 500, 320)
+    assert text_rows([a, b, c]) == [[a, b], [c]]
+
+
+def test_a_handwritten_strength_and_posology_read_with_the_lexicon() -> None:
+    font = ImageFont.truetype(str(HANDWRITING_FONT), 70)
+    page = Image.new("L", (2480, 900), 255)
+    draw = ImageDraw.Draw(page)
+    for row, text in enumerate(["Amiodarone 200 mg", "   1 comprimé le matin"]):
+        draw.text((200, 100 + 170 * row), text, font=font, fill=0)
+    lines = PaddleReader(lexicon=Lexicon.from_referential(Referential.load())).read(page)
+    assert len(lines) == 2
+    # Greedy decoding reads "AmiodaroneZ 00 mg": the name is mended, the number is not
+    # (the "2" read as "Z" is lost; every line of such a page goes to a human check).
+    name, *_, unit = lines[0].text.split()
+    assert (name, unit) == ("Amiodarone", "mg")
+    assert lines[1].text.split()[0] == "1"
+    assert lines[1].text.split()[-2:] == ["le", "matin"]
