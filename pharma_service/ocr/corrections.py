@@ -9,6 +9,7 @@ both sides so that ordinary words are never touched.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from rapidfuzz import fuzz, process
 
@@ -20,7 +21,7 @@ _UNIT_WORDS = (
     r"|applications?|pulv[eé]risations?|mesures?|capsules?)"
 )
 
-_RULES: list[tuple[re.Pattern[str], str]] = [
+_RULES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
     # stray marks before a line (a lost "1." read as ".", a speck read as "‘"): keep the indent
     (re.compile(r"^(\s*)(?:[.,'‘’`´_|:;~\"“”«»*•°!\[\]{}…=]+\s*)+(?=[A-ZÀ-Ý0-9])"), r"\1"),
     # a speck read as a bullet before the patient: "- Monsieur Roger BERNARD, 74 ans"
@@ -69,6 +70,16 @@ _RULES: list[tuple[re.Pattern[str], str]] = [
     ),
     # "1 -0- 1" spacing variants are read by the posology parser; "1—0—1" dashes are not
     (re.compile(r"(?<=\d)\s*(?:[—–][—–-]?|-[—–]|--)\s*(?=\d)"), "-"),
+    # a dash schedule written with strokes and rings: "l-o-o", "I-o-l" (three single marks,
+    # each a 0 or a 1, nothing else on either side; capitals "O-I-O" may be initials)
+    (
+        re.compile(r"(?<![\w-])(?=.{0,4}[01lo])([01lI|o])-([01lI|o])-([01lI|o])(?![\w-])"),
+        lambda m: "-".join("0" if ch in "o0" else "1" for ch in m.groups()),
+    ),
+    # "jour" misread after "par" or "fois par": "par jo", "par jur", "Par jou"
+    (re.compile(r"\b([Pp]ar)\s*(?:jo|jou|jur|jor|jovr|jouv|jaur)\b"), r"\1 jour"),
+    # a unit glued to the count that follows it: "5 mg1 cpr le soir"
+    (re.compile(r"(?<=\d)(\s?(?:mg|ml|µg|g))(?=\d\s*(?:cp|cpr|comprim|g[ée]l|sachet)\b)"), r"\1 "),
     # "20 rng" / "20 mq" for "mg"
     (re.compile(r"(?<=\d)\s?(?:rng|mq|rnq|my|ni)\b"), " mg"),
     # "15 mi" / "15 rnl" for "ml"
@@ -144,7 +155,7 @@ _MONTH = (
     r"(?:janvier|f[ée]vrier|mars|avril|mai|juin|juillet|ao[uû]t|septembre|octobre|novembre"
     r"|d[ée]cembre)"
 )
-_HEADER_RULES: list[tuple[re.Pattern[str], str]] = [
+_HEADER_RULES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
     # born: "Néele", "néele", "Nee le", "ré le", "Né le" before a date
     (re.compile(rf"(?<![\w/])[NnRr][ée](?P<e>[ée]?)\s*l[eé]{_DATE_AHEAD}"), r"né\g<e> le"),
     # years of age: "81 ane", "72 ‘an)", "85 ars"; "8S ans" -> "85 ans"

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from rapidfuzz import fuzz, process
@@ -32,6 +32,8 @@ from pharma_service.text import fold
 PRIOR_NATS = 6.0
 CANDIDATES = 12
 MIN_SIMILARITY = 50.0
+PAIR_CANDIDATES = 4
+PAIR_SIMILARITY = 75.0
 
 # The words of a posology and of a patient header (not drug names, which come from the
 # referential). Short function words are included so that "lc" next to "matin" can be "le".
@@ -66,6 +68,12 @@ class Lexicon:
 
     words: dict[str, str]
     drug_words: frozenset[str]
+    # the ordonnance words (folded, two letters or more), to split words the recogniser
+    # glued together: "cplematin", "Comprimele"
+    glue: frozenset[str] = frozenset()
+    # two of them glued ("parjour", "lesoir"), close to what the recogniser reads when it
+    # drops the space and a letter ("Pajour"); written spaced
+    pairs: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def build(cls, drug_names: Iterable[str], extra: Sequence[str] = ORDONNANCE_WORDS) -> Lexicon:
@@ -77,9 +85,17 @@ class Lexicon:
                 if len(folded) >= 4 and folded.isalpha():
                     words.setdefault(folded, word)
                     drugs.add(folded)
+        glue = {fold(word): word for word in extra if len(word) >= 2}
+        # two ordonnance words glued ("parjour", "lesoir") are close to what the recogniser
+        # reads when it drops the space and a letter ("Pajour"); they are written spaced
+        pairs = {
+            first + second: f"{shown_first} {shown_second}"
+            for first, shown_first in glue.items()
+            for second, shown_second in glue.items()
+        }
         for word in extra:
             words[fold(word)] = word  # the ordonnance spelling wins over a drug-name word
-        return cls(words=words, drug_words=frozenset(drugs))
+        return cls(words=words, drug_words=frozenset(drugs), glue=frozenset(glue), pairs=pairs)
 
     @classmethod
     def from_referential(cls, referential: Referential) -> Lexicon:
@@ -91,6 +107,30 @@ class Lexicon:
     def __contains__(self, word: str) -> bool:
         return fold(word) in self.words
 
+    def spelling(self, word: str) -> str | None:
+        """The lexicon's spelling of ``word``, or None when it is not a lexicon word."""
+        folded = fold(word)
+        return self.words.get(folded) or self.pairs.get(folded)
+
+    def split(self, word: str) -> str | None:
+        """``word`` as ordonnance words glued together ("cplematin" -> "cp le matin"), in
+        the fewest words, or None."""
+        folded = fold(word)
+        best: list[list[str] | None] = [[]] + [None] * len(folded)
+        for end in range(2, len(folded) + 1):
+            for start in range(max(0, end - 14), end - 1):
+                before = best[start]
+                piece = folded[start:end]
+                if before is not None and piece in self.glue:
+                    found = [*before, piece]
+                    current = best[end]
+                    if current is None or len(found) < len(current):
+                        best[end] = found
+        parts = best[-1]
+        if parts is None or len(parts) < 2:
+            return None
+        return " ".join(self.words[part] for part in parts)
+
     def close(self, word: str) -> list[str]:
         """Lexicon spellings close to ``word`` (folded), best first."""
         folded = fold(word)
@@ -101,7 +141,17 @@ class Lexicon:
         # be shorter by one letter only, and only than a word of five letters or more
         shortest = len(folded) - (1 if len(folded) >= 5 else 0)
         longest = len(folded) + max(2, len(folded) // 2)
-        return [self.words[key] for key, _, _ in found if shortest <= len(key) <= longest]
+        close = [self.words[key] for key, _, _ in found if shortest <= len(key) <= longest]
+        if len(folded) >= 5:  # glued pairs, searched apart so that they crowd out no word
+            glued = process.extract(
+                folded,
+                self.pairs.keys(),
+                scorer=fuzz.ratio,
+                limit=PAIR_CANDIDATES,
+                score_cutoff=PAIR_SIMILARITY,
+            )
+            close += [self.pairs[key] for key, _, _ in glued if shortest <= len(key) <= longest]
+        return close
 
 
 def ctc_log_likelihood(log_probs: np.ndarray, labels: Sequence[int]) -> float:
@@ -175,14 +225,17 @@ class LexiconDecoder:
 
     def _choose(self, word: str, log_probs: np.ndarray, after_number: bool) -> str:
         assert self.lexicon is not None
-        if after_number:
-            if fold(word) in {fold(unit) for unit in AFTER_NUMBER}:
-                return word
-            candidates = list(AFTER_NUMBER)
-        elif word in self.lexicon or len(word) < 2:
+        known = self.lexicon.spelling(word)
+        if known is not None:
+            return _same_case(known, word) if " " in known else word  # "parjour" -> "par jour"
+        glued = self.lexicon.split(word) if len(word) >= 4 else None
+        if glued is not None:
+            return _same_case(glued, word)
+        if len(word) < 2 and not after_number:
             return word
-        else:
-            candidates = [c for c in self.lexicon.close(word) if self._allowed(c, word)]
+        candidates = [c for c in self.lexicon.close(word) if self._allowed(c, word)] if len(word) >= 2 else []
+        if after_number:
+            candidates = [*AFTER_NUMBER, *candidates]
         if not candidates:
             return word
         own = self._likelihood(word, log_probs)
@@ -208,7 +261,8 @@ class LexiconDecoder:
         return folded not in self.lexicon.drug_words or len(word) >= 4
 
     def _likelihood(self, word: str, log_probs: np.ndarray) -> float:
-        labels = [self.index.get(ch) or self.index.get(_plain(ch)) for ch in word]
+        # a split candidate ("par jour") is scored as read, without its space
+        labels = [self.index.get(ch) or self.index.get(_plain(ch)) for ch in word.replace(" ", "")]
         if any(label is None for label in labels):
             return float("-inf")
         return ctc_log_likelihood(log_probs, [label for label in labels if label is not None])

@@ -226,6 +226,12 @@ def test_pdf_text_lines_have_no_box() -> None:
         ("NOVONORM 0,5 mg -1-1-1", "NOVONORM 0,5 mg - 1-1-1"),
         ("FORLAX 10 g - 1 sachet le matin:", "FORLAX 10 g - 1 sachet le matin"),
         ("… ,1-0-0 pendant 3 mois", "1-0-0 pendant 3 mois"),
+        # handwriting: a schedule of strokes and rings, "jour" misread, a unit glued to a count
+        ("l-o-o", "1-0-0"),
+        ("  I-o-l QSP 3 mois", "  1-0-1 QSP 3 mois"),
+        ("1 cp 1 fois par jur", "1 cp 1 fois par jour"),
+        ("1 comprimé Par jou, QSP 3 mois", "1 comprimé Par jour, QSP 3 mois"),
+        ("Perindopril 5 mg1 cpr le soir", "Perindopril 5 mg 1 cpr le soir"),
     ],
 )
 def test_posology_confusions_are_fixed(read: str, meant: str) -> None:
@@ -266,6 +272,10 @@ def test_posology_confusions_are_fixed(read: str, meant: str) -> None:
         "M DOLIPRANE 1000 mg",
         "Date de naissance :",
         "1 cp au coucher",
+        "Mme O-I-O",
+        "B-l-o-c",
+        "par jouer",
+        "LEVOTHYROX 75 µg1",
     ],
 )
 def test_ordinary_text_is_left_alone(text: str) -> None:
