@@ -39,7 +39,7 @@ def test_a_doubled_letter_needs_a_blank_between() -> None:
     assert ctc_log_likelihood(np.log(probs), [1, 1]) == float("-inf")  # two slices cannot hold "a_a"
 
 
-CHARSET = ["blank", " ", *"abcdefghijklmnopqrstuvwxyzMRT0123456789"]
+CHARSET = ["blank", " ", *"abcdefghijklmnopqrstuvwxyzMPRT0123456789"]
 
 
 def _slices(columns: list[dict[str, float]]) -> np.ndarray:
@@ -146,3 +146,23 @@ def test_a_handwritten_strength_and_posology_read_with_the_lexicon() -> None:
     assert (name, unit) == ("Amiodarone", "mg")
     assert lines[1].text.split()[0] == "1"
     assert lines[1].text.split()[-2:] == ["le", "matin"]
+
+
+@pytest.mark.parametrize(
+    ("read", "meant"),
+    [("cplematin", "cp le matin"), ("Comprimele", "comprimé le"), ("parjour", "par jour")],
+)
+def test_ordonnance_words_glued_together_are_split(read: str, meant: str) -> None:
+    assert LEXICON.split(read) == meant
+
+
+@pytest.mark.parametrize("word", ["Girard", "Lepartier", "matin"])
+def test_a_word_that_is_no_glued_ordonnance_words_is_not_split(word: str) -> None:
+    assert LEXICON.split(word) is None
+
+
+def test_a_glued_pair_missing_a_letter_is_read_spaced_when_the_slices_allow_it() -> None:
+    # greedy reads "Pajour" (space and "r" dropped); a faint "r" is there in the slices
+    probs = _slices([{"P": 0.9}, {"a": 0.9}, {"r": 0.3}, {"j": 0.9}, {"o": 0.9}, {"u": 0.9}, {"r": 0.9}])
+    assert LexiconDecoder(CHARSET, None).decode(probs).text == "Pajour"
+    assert LexiconDecoder(CHARSET, LEXICON).decode(probs).text == "Par jour"
