@@ -25,7 +25,14 @@ _RULES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
     # stray marks before a line (a lost "1." read as ".", a speck read as "‘"): keep the indent
     (re.compile(r"^(\s*)(?:[.,'‘’`´_|:;~\"“”«»*•°!\[\]{}…=]+\s*)+(?=[A-ZÀ-Ý0-9])"), r"\1"),
     # a speck read as a bullet before the patient: "- Monsieur Roger BERNARD, 74 ans"
-    (re.compile(r"^(\s*)[-–—•*>]\s*(?=(?:Monsieur|Madame|Mademoiselle|Mme|Mlle|M\.|Patiente?)\s)"), r"\1"),
+    # (or before a patient fact: "· Poids 102 kg" would read as a bulleted drug line)
+    (
+        re.compile(
+            r"^(\s*)[-–—•*>·.]\s*(?=(?:Monsieur|Madame|Mademoiselle|Mme|Mlle|M\.|Patiente?|Poids|Née?|Date"
+            r"|Clairance|Âge|Age|Taille)\s)"
+        ),
+        r"\1",
+    ),
     # a number marker read with a brace or an extra dot: "3} INEXIUM", "6). ZYMAD", "2]. X"
     (re.compile(r"^(\s*\d{1,2})\s*(?:[)}\]]\s*[.,:;]?|\)?\s*[.,]\s*[)}\]])\s*(?=[A-ZÀ-Ý])"), r"\1) "),
     # a number read with a colon or comma: "2: ACIDE", "9:PRAVASTATINE" -> "2) ..."
@@ -158,6 +165,11 @@ _MONTH = (
 _HEADER_RULES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
     # born: "Néele", "néele", "Nee le", "ré le", "Né le" before a date
     (re.compile(rf"(?<![\w/])[NnRr][ée](?P<e>[ée]?)\s*l[eé]{_DATE_AHEAD}"), r"né\g<e> le"),
+    # a mark between a number and its unit: "77'ans", "92. ans", "Poids 78. kg"
+    (re.compile(r"(?<=\d)\s*['‘’`.,]\s*(?=ans\b)"), " "),
+    (re.compile(r"(?<=\d)\s*['‘’`.,]\s+(?=kg\b)"), " "),
+    # "Date.de naissance"
+    (re.compile(r"\b(Date)[.,:;]\s*(?=de\s+naissance\b)", re.IGNORECASE), r"\1 "),
     # years of age: "81 ane", "72 ‘an)", "85 ars"; "8S ans" -> "85 ans"
     (re.compile(r"(?<=\d)[Ss](?=\s*ans\b)"), "5"),
     (re.compile(r"(?<=\b\d\d)\s*['‘’`]?\s*(?:ane|ars|ams|anc|aus|an)(?=\s*[)}\]]|\s*$)"), " ans"),

@@ -232,6 +232,12 @@ def test_pdf_text_lines_have_no_box() -> None:
         ("1 cp 1 fois par jur", "1 cp 1 fois par jour"),
         ("1 comprimé Par jou, QSP 3 mois", "1 comprimé Par jour, QSP 3 mois"),
         ("Perindopril 5 mg1 cpr le soir", "Perindopril 5 mg 1 cpr le soir"),
+        # marks in the patient header
+        ("· Poids 102 kg .", "Poids 102 kg ."),
+        (". Monsieur Gerard LEROY, 77'ans", "Monsieur Gerard LEROY, 77 ans"),
+        ("92. ans", "92 ans"),
+        ("Poids 78. kg", "Poids 78 kg"),
+        ("Date.de naissance : 27/08/1943", "Date de naissance : 27/08/1943"),
     ],
 )
 def test_posology_confusions_are_fixed(read: str, meant: str) -> None:
@@ -276,6 +282,8 @@ def test_posology_confusions_are_fixed(read: str, meant: str) -> None:
         "B-l-o-c",
         "par jouer",
         "LEVOTHYROX 75 µg1",
+        "Poids 78,5 kg",
+        "- AMLOR 5 mg",
     ],
 )
 def test_ordinary_text_is_left_alone(text: str) -> None:
