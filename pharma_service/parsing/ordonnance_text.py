@@ -282,6 +282,7 @@ _STRENGTH_LINE = re.compile(
     r"^[a-z][a-z0-9'-]*(?:[\s,]+[a-z][a-z0-9'.-]*){0,6}[\s,]*\d+(?:[.,]\d+)?\s*"
     r"(?:mg|g|µg|mcg|microgrammes?|ui|u\.i\.|ml|%)(?![a-z])"
 )
+_NAME_AND_NUMBER = re.compile(r"^[a-z][a-z'-]{3,}(?:\s+[a-z][a-z'-]{3,})?\s+\d+(?:[.,]\d+)?\s*$")
 _POSOLOGY_START = re.compile(
     r"^(?:\d|[½¼¾]|(?:une?|deux|trois|quatre|cinq|six|dix|demi|prendre|prenez|matin|midi|soir"
     r"|pendant|durant|qsp|q\.s\.p|si|sb|puis|ensuite|toutes?|tous|chaque|posologie|poso|ns"
@@ -510,8 +511,18 @@ def _parse(text: str) -> ParsedOrdonnance:
         next_is_posology = pos + 1 < len(nonempty) and _continues(
             nonempty[pos + 1][1], indent, strict=not started
         )
-        drug_like = _STRENGTH_LINE.match(folded) is not None or (
-            _first_word_in_capitals(stripped, folded) and (started or next_is_posology or ":" in stripped)
+        drug_like = (
+            _STRENGTH_LINE.match(folded) is not None
+            or (
+                _first_word_in_capitals(stripped, folded)
+                and (started or next_is_posology or ":" in stripped)
+            )
+            or (
+                # "Zoloft 50" with its posology below: the unit lost (a scan, a hurried hand)
+                _NAME_AND_NUMBER.match(folded) is not None
+                and (started or next_is_posology)
+                and not _not_posology(stripped, folded)
+            )
         )
         if drug_like:
             current = _Drug(None, stripped, indent, ald)

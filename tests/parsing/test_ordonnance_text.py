@@ -400,3 +400,21 @@ def test_indented_consultation_footer_is_not_a_posology() -> None:
 """
     lines = parse_ordonnance_text(text).lines
     assert [line.posology_text for line in lines] == ["1 cp le matin"]
+
+
+def test_a_drug_line_whose_unit_was_lost_is_still_a_drug_line() -> None:
+    parsed = parse_ordonnance_text(
+        "Mme Durand, 84 ans\nZoloft 50\n   1 cp le matin\nKardegic 75 mg\n   1 sachet le soir\nPage 2\n"
+    )
+    assert [line.text for line in parsed.lines] == [
+        "Zoloft 50 ; 1 cp le matin",
+        "Kardegic 75 mg ; 1 sachet le soir",
+    ]
+    assert parsed.lines[0].posology_text == "1 cp le matin"
+
+
+def test_a_name_and_a_number_in_the_header_are_not_a_drug() -> None:
+    parsed = parse_ordonnance_text(
+        "Dr Martin\nMetz 57000\nMme Durand, 84 ans\nKardegic 75 mg : 1 sachet le soir\n"
+    )
+    assert [line.text for line in parsed.lines] == ["Kardegic 75 mg : 1 sachet le soir"]
