@@ -125,24 +125,29 @@ def run_document(
     }
     if baseline:
         started = time.perf_counter()
-        text = raw_tesseract_text(raw, truth["id"], ocr)
+        text, ocr_pages = raw_tesseract_text(raw, truth["id"], ocr)
         row["raw_s"] = time.perf_counter() - started
+        row["raw_ocr_pages"] = ocr_pages
         row["baseline"] = score(truth, parse_ordonnance_text(text), exact)
     return row
 
 
-def raw_tesseract_text(raw: bytes, name: str, ocr: TesseractEngine) -> str:
-    """Tesseract on each page as received: same model and settings, nothing before or after."""
+def raw_tesseract_text(raw: bytes, name: str, ocr: TesseractEngine) -> tuple[str, int]:
+    """Tesseract on each page as received: same model and settings, nothing before or after.
+
+    Returns the text and the number of pages Tesseract read (0 for a PDF with a text layer)."""
     document = open_document(raw, name)
     texts = []
+    read = 0
     for page in document.pages:
         if page.text is not None:
             texts.append(page.text)
             continue
         assert page.image is not None
         lines = ocr.read(page.image)
+        read += 1
         texts.append("\n".join(line.text for line in lines))
-    return "\n".join(texts)
+    return "\n".join(texts), read
 
 
 def summarise(rows: list[dict[str, Any]], args: argparse.Namespace) -> str:
@@ -193,8 +198,20 @@ def summarise(rows: list[dict[str, Any]], args: argparse.Namespace) -> str:
         + (f"{statistics.median([r['raw_s'] / r['pages'] for r in rows]):.2f} |" if has_baseline else "- |")
     )
     if has_baseline:
-        ratios = [r["pipeline_s"] / r["raw_s"] for r in rows]
-        out.append(f"| pipeline / raw Tesseract time, median | {statistics.median(ratios):.2f} | 1.00 |")
+        # The target is relative to Tesseract's time on the same page: a PDF page with a text
+        # layer is not read by Tesseract on either path, so it has no such time.
+        read = [r for r in rows if r["raw_ocr_pages"]]
+        ratios = [r["pipeline_s"] / r["raw_s"] for r in read]
+        out.append(
+            f"| pipeline / raw Tesseract time, median (pages read by OCR: {len(read)} documents) | "
+            + (f"{statistics.median(ratios):.2f}" if ratios else "-")
+            + " | 1.00 |"
+        )
+        every = [r["pipeline_s"] / r["raw_s"] for r in rows]
+        out.append(
+            f"| pipeline / raw time, median over all {len(rows)} documents (text-layer PDFs too) | "
+            f"{statistics.median(every):.2f} | 1.00 |"
+        )
     out.append(f"| seconds per page, p95 | {sorted(per_page)[int(0.95 * (len(per_page) - 1))]:.2f} | |")
     by_layout: dict[str, list[dict[str, Any]]] = {}
     for r in rows:
