@@ -184,21 +184,45 @@ def _read_image(
     source: Literal["image", "pdf_scan"],
     second_reader: OcrEngine | None = None,
 ) -> tuple[list[PlacedLine], PageReport]:
-    best = _read_turned(image, 0, ocr)
+    readings: dict[int, tuple[list[OcrLine], Any, int]] = {}
+
+    def read_turned(rotation: int) -> tuple[list[OcrLine], Any, int]:
+        # each turn of the page is prepared and read once
+        if rotation not in readings:
+            readings[rotation] = _read_turned(image, rotation, ocr)
+        return readings[rotation]
+
+    asked, turn = False, None
+    if image.width > image.height:
+        # A landscape page is most often a portrait ordonnance scanned sideways: ask which
+        # way is up first (reduced copy, about 0.5 s), rather than after reading it sideways
+        # (a full reading, 1 s or more); a turn that does not read upright changes nothing.
+        asked, turn = True, ocr.orientation(_reduced(image))
+        if turn in (90, 270):
+            first = read_turned(turn)
+            if _upright(first[0]) and _page_confidence(first[0]) >= LOW_PAGE_CONFIDENCE:
+                return _second_looks(image, number, ocr, source, second_reader, first)
+    best = read_turned(0)
     sideways = _sideways_turn(best[0])
     if sideways is None and _reads_backwards(best[0]):
         # Tesseract reads an upside-down page's letters well but its words from right to left.
-        other = _read_turned(image, 180, ocr)
+        other = read_turned(180)
         if not _reads_backwards(other[0]):
             best = other
     elif sideways is not None or _page_confidence(best[0]) < LOW_PAGE_CONFIDENCE:
         # Sideways pages read as vertical lines and upside-down ones as noise: ask the engine
         # which way is up, on a reduced copy (about 0.5 s), only for those pages.
-        turn = ocr.orientation(_reduced(image))
-        candidates = [t for t in (turn, sideways, (sideways or 0) + 180) if t]
+        if not asked:
+            turn = ocr.orientation(_reduced(image))
+        if sideways is None and turn == 0:
+            # The engine is sure the page is upright: read poorly, it is handwriting or a poor
+            # scan, not a page upside down (it reads 0 on every such page of the dev corpus).
+            candidates = []
+        else:
+            candidates = [t for t in (turn, sideways, (sideways or 0) + 180) if t]
         for candidate in dict.fromkeys(c % 360 for c in candidates):
-            other = _read_turned(image, candidate, ocr)
-            if _reads_backwards(other[0]) or _sideways_turn(other[0]) is not None:
+            other = read_turned(candidate)
+            if not _upright(other[0]):
                 continue  # still not upright
             # Tesseract reads sideways text with a good confidence, but in columns: an
             # upright reading replaces it; for a page read as noise, the better one wins.
@@ -206,6 +230,19 @@ def _read_image(
                 best = other
             if _page_confidence(best[0]) >= LOW_PAGE_CONFIDENCE:
                 break
+    return _second_looks(image, number, ocr, source, second_reader, best)
+
+
+def _second_looks(
+    image: Image.Image,
+    number: int,
+    ocr: OcrEngine,
+    source: Literal["image", "pdf_scan"],
+    second_reader: OcrEngine | None,
+    best: tuple[list[OcrLine], Any, int],
+) -> tuple[list[PlacedLine], PageReport]:
+    """The upright reading of a page, looked at again: by the second reader, or by Tesseract
+    line by line and glyph by glyph."""
     lines, prepared, rotation = best
     steps = list(prepared.steps)
     read_again = False
@@ -287,6 +324,10 @@ def _reads_backwards(lines: list[OcrLine]) -> bool:
     multi = [ln for ln in lines if len(ln.words) >= 3 and not _tall(ln)]
     backwards = sum(1 for ln in multi if ln.words[-1].box[0] < ln.words[0].box[0])
     return len(multi) >= 3 and backwards > len(multi) / 2
+
+
+def _upright(lines: list[OcrLine]) -> bool:
+    return not _reads_backwards(lines) and _sideways_turn(lines) is None
 
 
 def _tall(line: OcrLine) -> bool:
