@@ -108,10 +108,15 @@ def _flatten_background(prepared: Prepared) -> None:
     low, high = np.percentile(np.asarray(background), [2, 98])
     if high - low < UNEVEN_BACKGROUND:
         return
-    bg_full = np.asarray(background.resize(gray.size, Image.Resampling.BILINEAR), dtype=np.uint16)
-    page = np.asarray(gray, dtype=np.uint16)
-    flat = np.minimum(page * 255 // np.maximum(bg_full, 1), 255).astype(np.uint8)
-    prepared.image = Image.fromarray(flat)
+    bg_full = np.asarray(background.resize(gray.size, Image.Resampling.BILINEAR), dtype=np.float32)
+    # page * 255 // background, in float32 (integer division is not vectorised): the
+    # quotient is at least 1/255 from the next integer, far above float32 rounding, so the
+    # truncation gives the same grey levels.
+    flat = np.asarray(gray, dtype=np.float32)
+    flat *= 255
+    flat /= np.maximum(bg_full, 1)
+    np.minimum(flat, 255, out=flat)
+    prepared.image = Image.fromarray(flat.astype(np.uint8))
     prepared.steps.append("flatten background")
 
 

@@ -397,3 +397,18 @@ def test_crops_read_together_come_back_to_their_own_crop() -> None:
     ]
     first = readings[2][0].words[0].box  # in the pixels of its crop
     assert 10 <= first[0] <= 30 and 0 <= first[1] <= 20
+
+
+@needs_tesseract
+def test_crops_read_in_one_call_read_as_each_alone() -> None:
+    page, read = _rendered(["1) DOLIPRANE 1000 mg", "Mme DURAND Jeanne, 82 ans", "1 comprimé le soir"])
+    crops = [page.crop((ln.box[0] - 20, ln.box[1] - 10, ln.box[2] + 20, ln.box[3] + 10)) for ln in read]
+    crops.append(Image.new("L", (200, 60), 255))  # nothing to read: whatever it reads, in its place
+    reader = _line_reader(TesseractEngine())
+    assert isinstance(reader, TesseractEngine)
+    alone = [reader.read(crop) for crop in crops]
+    assert reader.read_many(crops) == read_apart(reader, crops) == alone
+    assert [" ".join(ln.text for ln in r) for r in alone[:2]] == [
+        "1) DOLIPRANE 1000 mg",
+        "Mme DURAND Jeanne, 82 ans",
+    ]
