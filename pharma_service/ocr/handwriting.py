@@ -32,6 +32,7 @@ from PIL import Image
 
 from pharma_service.ocr.engine import Box, OcrLine, OcrUnavailable, Word
 from pharma_service.ocr.lexicon import AFTER_NUMBER, Lexicon, LexiconDecoder
+from pharma_service.ocr.preprocess import true_runs
 from pharma_service.referential.store import Referential
 
 # Tesseract pages below this mean confidence (0-100) are read again by this reader. Printed
@@ -182,7 +183,7 @@ def uncovered_ink(row: list[Box], ink: Any) -> list[Box]:
     columns = band.sum(axis=0) >= 2
     found = []
     pad = height // 6
-    for start, end in _ink_runs(columns, gap=max(2, height // 4)):
+    for start, end in true_runs(columns, gap=max(1, height // 4 - 1)):
         marked = np.flatnonzero(band[:, start:end].any(axis=1))
         if marked.size == 0 or marked[-1] - marked[0] < (bottom - top) / 3:
             continue
@@ -195,27 +196,6 @@ def uncovered_ink(row: list[Box], ink: Any) -> list[Box]:
             )
         )
     return found
-
-
-def _ink_runs(flags: Any, gap: int) -> list[tuple[int, int]]:
-    """Runs of True in ``flags``, joined across gaps shorter than ``gap``."""
-    runs: list[tuple[int, int]] = []
-    start = None
-    for i, flag in enumerate(flags):
-        if flag and start is None:
-            start = i
-        elif not flag and start is not None:
-            runs.append((start, i))
-            start = None
-    if start is not None:
-        runs.append((start, len(flags)))
-    joined: list[tuple[int, int]] = []
-    for run in runs:
-        if joined and run[0] - joined[-1][1] < gap:
-            joined[-1] = (joined[-1][0], run[1])
-        else:
-            joined.append(run)
-    return joined
 
 
 def _cut_unit(text: str) -> bool:

@@ -24,7 +24,7 @@ from pharma_service.ocr.documents import Document, open_document
 from pharma_service.ocr.engine import Box, OcrEngine, OcrFailed, OcrLine, TesseractEngine, Word
 from pharma_service.ocr.handwriting import SECOND_READING_BELOW
 from pharma_service.ocr.layout import PageGeometry, PlacedLine, place_lines, text_lines
-from pharma_service.ocr.preprocess import otsu_threshold, prepare, rotate
+from pharma_service.ocr.preprocess import otsu_threshold, prepare, rotate, true_runs
 from pharma_service.parsing.ordonnance_text import ParsedOrdonnance, parse_ordonnance_text
 from pharma_service.service import Engine, analyse_request
 
@@ -255,7 +255,12 @@ def _second_looks(
         # Tesseract's own second looks, by line and by glyph, on a page it can read.
         page = prepared.image
         lines = _second_look(
-            "lost-line search", steps, recover_lost_lines, lines, page, _line_reader(ocr),
+            "lost-line search",
+            steps,
+            recover_lost_lines,
+            lines,
+            page,
+            _line_reader(ocr),
             block=_block_reader(ocr),
         )
         # one line at a time: a block reading of broken posologies was worse than the first
@@ -426,12 +431,12 @@ def lost_regions(lines: list[OcrLine], page: Image.Image) -> list[Box]:
     )
     regions: list[Box] = []
     rows = lost.sum(axis=1) >= 3
-    for top, bottom in _runs(rows, gap=1):
+    for top, bottom in true_runs(rows, gap=1):
         height = (bottom - top) * factor
         if not 0.6 * letter <= height <= 1.8 * letter:
             continue  # a rule, a speck, a signature or a logo: not a line of text
         band = lost[top:bottom]
-        for left, right in _runs(np.asarray(band.any(axis=0)), gap=max(1, round(1.5 * letter / factor))):
+        for left, right in true_runs(np.asarray(band.any(axis=0)), gap=max(1, round(1.5 * letter / factor))):
             width = (right - left) * factor
             density = float(band[:, left:right].mean())
             if width >= 3 * letter and 0.08 <= density <= 0.5:
@@ -464,18 +469,6 @@ def _without_rules(mask: np.ndarray, down: int, across: int) -> np.ndarray:
         rules |= in_run if axis == 0 else in_run.T
     kept: np.ndarray = mask & ~rules
     return kept
-
-
-def _runs(flags: np.ndarray, gap: int) -> list[tuple[int, int]]:
-    """[start, end) of the runs of True, joining runs separated by at most ``gap`` False."""
-    runs: list[tuple[int, int]] = []
-    for index in np.flatnonzero(flags):
-        i = int(index)
-        if runs and i - runs[-1][1] <= gap:
-            runs[-1] = (runs[-1][0], i + 1)
-        else:
-            runs.append((i, i + 1))
-    return runs
 
 
 _LINE_READERS: dict[str, OcrEngine] = {}

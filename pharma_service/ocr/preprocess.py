@@ -209,3 +209,15 @@ def _otsu(arr: np.ndarray) -> float:
         between = (mean_total * weight_bg / total - mean_cum) ** 2 / (weight_bg * weight_fg)
     between = np.nan_to_num(between)
     return float(np.argmax(between))
+
+
+def true_runs(flags: np.ndarray, gap: int) -> list[tuple[int, int]]:
+    """[start, end) of the runs of True, joining runs separated by at most ``gap`` False."""
+    runs: list[tuple[int, int]] = []
+    for index in np.flatnonzero(flags):
+        i = int(index)
+        if runs and i - runs[-1][1] <= gap:
+            runs[-1] = (runs[-1][0], i + 1)
+        else:
+            runs.append((i, i + 1))
+    return runs

@@ -514,8 +514,7 @@ def _parse(text: str) -> ParsedOrdonnance:
         drug_like = (
             _STRENGTH_LINE.match(folded) is not None
             or (
-                _first_word_in_capitals(stripped, folded)
-                and (started or next_is_posology or ":" in stripped)
+                _first_word_in_capitals(stripped, folded) and (started or next_is_posology or ":" in stripped)
             )
             or (
                 # "Zoloft 50" with its posology below: the unit lost (a scan, a hurried hand)
