@@ -25,6 +25,8 @@ import importlib.util
 import os
 import re
 import statistics
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +62,10 @@ class PaddleReader:
 
     name = "ppocr"
 
-    def __init__(self, *, threads: int = 1, lexicon: Lexicon | None = None) -> None:
+    def __init__(self, *, threads: int = 1, lexicon: Lexicon | Callable[[], Lexicon] | None = None) -> None:
+        """``lexicon``, or a function that builds it: it is then built on the first page this
+        reader reads (about 0.1 s), like the models, not for the printed pages that never
+        need it."""
         if importlib.util.find_spec("rapidocr_onnxruntime") is None:
             raise OcrUnavailable(
                 "the handwriting reader is not installed: pip install rapidocr_onnxruntime "
@@ -119,7 +124,8 @@ class PaddleReader:
             )
         )
         if self._decoder is None:
-            self._decoder = LexiconDecoder(recognise.postprocess_op.character, self.lexicon)
+            lexicon = self.lexicon() if callable(self.lexicon) else self.lexicon
+            self._decoder = LexiconDecoder(recognise.postprocess_op.character, lexicon)
         lines = []
         for row in rows:
             words: list[Word] = []
@@ -311,6 +317,7 @@ def default_second_reader(referential: Referential | None = None) -> PaddleReade
     if os.environ.get("PHARMA_OCR_SECOND_READER", "").lower() in ("off", "0", "false", "no"):
         return None
     try:
-        return PaddleReader(lexicon=Lexicon.from_referential(referential) if referential else None)
+        lexicon = partial(Lexicon.from_referential, referential) if referential else None
+        return PaddleReader(lexicon=lexicon)
     except OcrUnavailable:
         return None

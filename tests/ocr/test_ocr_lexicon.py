@@ -166,3 +166,21 @@ def test_a_glued_pair_missing_a_letter_is_read_spaced_when_the_slices_allow_it()
     probs = _slices([{"P": 0.9}, {"a": 0.9}, {"r": 0.3}, {"j": 0.9}, {"o": 0.9}, {"u": 0.9}, {"r": 0.9}])
     assert LexiconDecoder(CHARSET, None).decode(probs).text == "Pajour"
     assert LexiconDecoder(CHARSET, LEXICON).decode(probs).text == "Par jour"
+
+
+def test_a_lexicon_given_as_a_function_is_built_once_on_the_first_page_read() -> None:
+    built: list[Lexicon] = []
+
+    def build() -> Lexicon:
+        built.append(LEXICON)
+        return LEXICON
+
+    reader = PaddleReader(lexicon=build)
+    assert built == []  # nothing built for a reader that may never read a page
+    page = Image.new("L", (1200, 300), 255)
+    ImageDraw.Draw(page).text(
+        (100, 100), "Tercian 25 mg", font=ImageFont.truetype(str(HANDWRITING_FONT), 70), fill=0
+    )
+    reader.read(page)
+    reader.read(page)
+    assert len(built) == 1
