@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from ocr_pages import render_page
-from PIL import Image
+from PIL import Image, ImageFilter
 
 from pharma_service.ocr.corrections import correct_line
 from pharma_service.ocr.engine import OcrLine, Word
 from pharma_service.ocr.layout import PageGeometry, place_lines, text_lines
-from pharma_service.ocr.preprocess import prepare, rotate, skew_angle
+from pharma_service.ocr.preprocess import _max5, _median3, prepare, rotate, skew_angle
 from pharma_service.parsing.ordonnance_text import parse_ordonnance_text
 
 
@@ -329,3 +329,10 @@ def test_a_marker_read_as_marks_does_not_hide_the_drug() -> None:
     lines = [correct_line(ln) for ln in text.splitlines()]
     parsed = parse_ordonnance_text("\n".join(lines))
     assert [ln.text.split()[0] for ln in parsed.lines] == ["LOSARTAN", "SIMVASTATINE"]
+
+
+def test_page_filters_give_the_pixels_of_pillows_rank_filters() -> None:
+    page = np.random.default_rng(5).integers(0, 256, (120, 90), dtype=np.uint8)
+    image = Image.fromarray(page)
+    assert (_median3(page) == np.asarray(image.filter(ImageFilter.MedianFilter(3)))).all()
+    assert (_max5(page) == np.asarray(image.filter(ImageFilter.MaxFilter(5)))).all()
