@@ -30,6 +30,7 @@ from pydantic import BaseModel, Field
 
 from pharma_service.parsing.posology import (
     fold_keep_length,
+    is_posology_word,
     parse_posology,
     split_prescription_line,
 )
@@ -282,7 +283,11 @@ _STRENGTH_LINE = re.compile(
     r"^[a-z][a-z0-9'-]*(?:[\s,]+[a-z][a-z0-9'.-]*){0,6}[\s,]*\d+(?:[.,]\d+)?\s*"
     r"(?:mg|g|µg|mcg|microgrammes?|ui|u\.i\.|ml|%)(?![a-z])"
 )
-_NAME_AND_NUMBER = re.compile(r"^[a-z][a-z'-]{3,}(?:\s+[a-z][a-z'-]{3,})?\s+\d+(?:[.,]\d+)?\s*$")
+# "Zoloft 50", "Kardegic 75 5 mg", "Lansoprazole 15 #g": a name and its strength, the unit
+# lost or misread (a scan, a hurried hand); at most two short marks after the number.
+_NAME_AND_NUMBER = re.compile(
+    r"^([a-z][a-z'-]{3,})(?:\s+[a-z][a-z'-]{3,})?\s+\d+(?:[.,]\d+)?(?:\s+[^\s]{1,3}){0,2}\s*$"
+)
 _POSOLOGY_START = re.compile(
     r"^(?:\d|[½¼¾]|(?:une?|deux|trois|quatre|cinq|six|dix|demi|prendre|prenez|matin|midi|soir"
     r"|pendant|durant|qsp|q\.s\.p|si|sb|puis|ensuite|toutes?|tous|chaque|posologie|poso|ns"
@@ -392,7 +397,9 @@ def _continues(line: str, indent: int, strict: bool) -> bool:
     if _patient_facts(folded, {}):
         return False
     if _POSOLOGY_START.match(folded) is None and (
-        _not_posology(line.strip(), folded) or _STRENGTH_LINE.match(folded) is not None
+        _not_posology(line.strip(), folded)
+        or _STRENGTH_LINE.match(folded) is not None
+        or _name_and_number(folded)
     ):
         return False  # indented, yet a footer, the prescriber's name, or the next drug
     if not strict:
@@ -407,6 +414,12 @@ _FOOTER = re.compile(
     r"|page\s*\d|pharmacien|medecin|docteur|dr|valable|tel|fax|courriel|e-?mail"
     r"|consultations?|rendez-vous|sur\s+rdv)(?![a-z])"
 )
+
+
+def _name_and_number(folded: str) -> bool:
+    """ "Kardegic 75 5 mg": a name (not a posology word such as "comprimé") and a number."""
+    m = _NAME_AND_NUMBER.match(folded)
+    return m is not None and not is_posology_word(m.group(1))
 
 
 def _not_posology(line: str, folded: str) -> bool:
@@ -518,7 +531,7 @@ def _parse(text: str) -> ParsedOrdonnance:
             )
             or (
                 # "Zoloft 50" with its posology below: the unit lost (a scan, a hurried hand)
-                _NAME_AND_NUMBER.match(folded) is not None
+                _name_and_number(folded)
                 and (started or next_is_posology)
                 and not _not_posology(stripped, folded)
             )

@@ -64,7 +64,7 @@ from math import floor, log10
 
 from pharma_service.models import Posology, Strength
 
-__all__ = ["fold_keep_length", "parse_posology", "split_prescription_line"]
+__all__ = ["fold_keep_length", "is_posology_word", "parse_posology", "split_prescription_line"]
 
 # Longer inputs are not posologies; parsing them whole would only cost time.
 _MAX_CHARS = 1000
@@ -1166,6 +1166,11 @@ _UNIT_FULL = re.compile(_UNIT)
 
 def _is_vocab(word: str) -> bool:
     return word in _VOCAB or _UNIT_FULL.fullmatch(word) is not None
+
+
+def is_posology_word(word: str) -> bool:
+    """A word of posologies (folded, lower case): a unit or form, a time of day, a filler."""
+    return _is_vocab(word) or word in _PREFIX_FORMS
 
 
 @dataclass(slots=True)

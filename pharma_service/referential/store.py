@@ -84,6 +84,10 @@ class Referential:
             if spec.homeopathic:
                 continue
             brand = spec.brand_key
+            if len(brand) == 1:
+                # "L 28", "A 313": the letter alone would match every "l" an OCR reads for
+                # a "1" and every "a" for an "à"; the name is the letter and its code.
+                brand = " ".join(fold(spec.name.split(",")[0]).split()[:2])
             if brand:
                 brands[brand].append(spec.cis)
             by_substances[spec.substance_keys].append(spec.cis)

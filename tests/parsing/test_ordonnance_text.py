@@ -418,3 +418,30 @@ def test_a_name_and_a_number_in_the_header_are_not_a_drug() -> None:
         "Dr Martin\nMetz 57000\nMme Durand, 84 ans\nKardegic 75 mg : 1 sachet le soir\n"
     )
     assert [line.text for line in parsed.lines] == ["Kardegic 75 mg : 1 sachet le soir"]
+
+
+def test_an_indented_name_with_a_misread_unit_starts_the_next_drug() -> None:
+    # OCR of a hurried hand: each drug's strength unit misread, its posology indented below
+    parsed = parse_ordonnance_text(
+        "Mme Garnier, 82 ans\n"
+        "Ramipril 5\n"
+        "   1 comprimé le matin\n"
+        "  Lansoprazole 15 #g\n"
+        "     1-0-0\n"
+        "  Kardegic 75 5 mg\n"
+        "     1-0-0 pendant 3 mois\n"
+    )
+    assert [line.text for line in parsed.lines] == [
+        "Ramipril 5 ; 1 comprimé le matin",
+        "Lansoprazole 15 #g ; 1-0-0",
+        "Kardegic 75 5 mg ; 1-0-0 pendant 3 mois",
+    ]
+
+
+def test_an_indented_form_word_and_number_stays_the_posology() -> None:
+    parsed = parse_ordonnance_text(
+        "Mme Garnier, 82 ans\nRamipril 5 mg\n   Comprimé 1 le matin\n   Gouttes 20 le soir\n"
+    )
+    assert [line.text for line in parsed.lines] == [
+        "Ramipril 5 mg ; Comprimé 1 le matin ; Gouttes 20 le soir"
+    ]

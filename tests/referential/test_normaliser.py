@@ -95,3 +95,16 @@ def test_cis_code_gives_product_and_composition(engine: Engine) -> None:
 def test_unknown_cis_is_unresolved(engine: Engine) -> None:
     line = engine.normaliser.normalise_input(0, MedicationInput(cis="99999999"))
     assert line.status == LineStatus.UNRESOLVED
+
+
+@pytest.mark.parametrize("text", ["Ramipril 5 mg l matin", "RAMIPRIL 5 mg ; 1 cp l soir"])
+def test_a_stray_letter_is_not_the_one_letter_brand_of_a_coded_product(engine: Engine, text: str) -> None:
+    # "L 28" (homeopathic drops) is a letter and a code; an OCR "l" for "1" is not that product
+    line = _line(engine, text)
+    assert [s.key for s in line.substances] == ["ramipril"]
+
+
+def test_a_coded_product_is_still_found_by_its_letter_and_code(engine: Engine) -> None:
+    line = _line(engine, "A 313 50 000 UI capsule")
+    assert line.status == LineStatus.RESOLVED
+    assert [s.key for s in line.substances] == ["concentrat de vitamine a synthetique forme huileuse"]
