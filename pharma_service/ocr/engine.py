@@ -100,15 +100,28 @@ class TesseractEngine:
         os.environ.setdefault("OMP_THREAD_LIMIT", "1")
         self._tess = pytesseract
         self.lang = lang
+        self.psm = psm
         self.config = f"--psm {psm} -c tessedit_do_invert=0"
         self.timeout_s = timeout_s
 
     def read(self, image: Image.Image) -> list[OcrLine]:
+        lines = self._read(image, self.config)
+        if self.psm == 3 and not _has_words(lines):
+            # Tesseract's global (Otsu) threshold can make a whole photographed page one dark
+            # picture ("Empty page!!"), the paper's grey frame pulling it up; Sauvola's local
+            # threshold reads such a page (benchmarks/RESULTS.md, session 5). A page with
+            # words never pays for this second reading.
+            again = self._read(image, self.config + " -c thresholding_method=2")
+            if _has_words(again):
+                return again
+        return lines
+
+    def _read(self, image: Image.Image, config: str) -> list[OcrLine]:
         data = self._run(
             self._tess.image_to_data,
             _uncompressed(image),
             lang=self.lang,
-            config=self.config,
+            config=config,
             output_type=self._tess.Output.DICT,
             timeout=self.timeout_s,
         )
@@ -185,6 +198,11 @@ def _lines(data: dict[str, Any]) -> dict[int, list[OcrLine]]:
     for (page, *_), line in lines.items():
         pages.setdefault(page, []).append(line)
     return pages
+
+
+def _has_words(lines: list[OcrLine]) -> bool:
+    """At least one word of two letters or digits: not a blank page or specks."""
+    return any(sum(ch.isalnum() for ch in w.text) >= 2 for ln in lines for w in ln.words)
 
 
 def _uncompressed(image: Image.Image) -> Image.Image:

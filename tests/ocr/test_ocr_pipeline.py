@@ -181,6 +181,40 @@ def test_tesseract_on_a_page_without_text_gives_no_drug_error(engine: Engine) ->
         analyse_prescription(BLANK_PNG, name="blank.png", ocr=TesseractEngine(), engine=engine)
 
 
+@needs_tesseract
+@pytest.mark.parametrize("psm", [3, 7])
+def test_a_page_tesseract_finds_empty_is_read_again_with_a_local_threshold(
+    monkeypatch: pytest.MonkeyPatch, psm: int
+) -> None:
+    # a photographed page whose grey frame pulls Otsu's threshold up reads as "Empty page!!"
+    words = [OcrLine([Word("KARDEGIC", 90.0, (10, 10, 200, 40)), Word("75", 90.0, (210, 10, 250, 40))])]
+    configs: list[str] = []
+
+    def fake_read(self: TesseractEngine, image: Image.Image, config: str) -> list[OcrLine]:
+        configs.append(config)
+        return words if "thresholding_method=2" in config else [OcrLine([Word(".", 10.0, (1, 1, 3, 3))])]
+
+    monkeypatch.setattr(TesseractEngine, "_read", fake_read)
+    lines = TesseractEngine(psm=psm).read(Image.new("L", (300, 60), 255))
+    if psm == 3:  # a page: read again
+        assert lines == words and len(configs) == 2
+    else:  # a line crop that reads empty is just empty
+        assert lines[0].text == "." and len(configs) == 1
+
+
+@needs_tesseract
+def test_a_page_with_words_is_read_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    configs: list[str] = []
+
+    def fake_read(self: TesseractEngine, image: Image.Image, config: str) -> list[OcrLine]:
+        configs.append(config)
+        return [OcrLine([Word("Le", 90.0, (10, 10, 40, 40))])]
+
+    monkeypatch.setattr(TesseractEngine, "_read", fake_read)
+    TesseractEngine().read(Image.new("L", (300, 60), 255))
+    assert configs == [TesseractEngine().config]
+
+
 # --------------------------------------------------------------------------- fraction glyphs
 
 
