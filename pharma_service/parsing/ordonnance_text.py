@@ -137,15 +137,16 @@ _CREATININE = re.compile(
     r"(?:\s+(?:serique|plasmatique|sanguine))?"
     rf"{_LAB_DATE}\s*[:=]?\s*{_NUMBER}\s*(?P<unit>[µu]mol\s*/\s*l|mg\s*/\s*dl|mg\s*/\s*l)(?![a-z])"
 )
-_WEIGHT = re.compile(rf"(?:(?<![a-z])poids\s*[:=]?\s*)?(?<![\d.,]){_NUMBER}\s*kg(?![a-z])")
+_WEIGHT = re.compile(rf"(?:(?<![a-z])poids\s*[:=]?\s*)?(?<![\d])(?<!\d[.,]){_NUMBER}\s*kg(?![a-z])")
 _HEIGHT = re.compile(
     r"(?<![a-z])taille\s*[:=]?\s*(?:(?P<m>\d)[.,m](?P<cm>\d{2})\s*m?|(?P<c>\d{2,3})\s*cm)(?![a-z0-9])"
     r"|(?<![\d.,])(?P<c2>\d{3})\s*cm(?![a-z])"
 )
 _AGE = re.compile(
     r"(?<![a-z])age\s*[:=]?\s*(\d{1,3})(?:\s*ans)?(?![\d])"
-    r"|(?<![\d.,/])(\d{1,3})\s*ans(?![a-z])"
-    r"|(?<![\d.,/])(\d{1,3})\s*a(?=\s*(?:[),;]|$))"
+    # "Jean-Pierre,72 ans" is an age, "1,72 ans" is not
+    r"|(?<![\d/])(?<!\d[.,])(\d{1,3})\s*ans(?![a-z])"
+    r"|(?<![\d/])(?<!\d[.,])(\d{1,3})\s*a(?=\s*(?:[),;]|$))"
 )
 _SEX_F = re.compile(
     r"(?:^|[\s(,:])(?:mme|madame|mlle|mademoiselle|femme)(?![a-z])|sexe\s*:?\s*(?:f|feminin)(?![a-z])"

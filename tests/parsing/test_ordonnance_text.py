@@ -445,3 +445,16 @@ def test_an_indented_form_word_and_number_stays_the_posology() -> None:
     assert [line.text for line in parsed.lines] == [
         "Ramipril 5 mg ; Comprimé 1 le matin ; Gouttes 20 le soir"
     ]
+
+
+@pytest.mark.parametrize(
+    ("header", "age", "weight"),
+    [
+        ("Monsieur LAMBERT Jean-Pierre,72 ans,81 kg", 72, 81.0),  # OCR dropped the spaces
+        ("Monsieur LAMBERT Jean-Pierre, 1,72 ans", None, None),  # "1,72" is not an age
+    ],
+)
+def test_an_age_after_a_comma_without_a_space(header: str, age: int | None, weight: float | None) -> None:
+    parsed = parse_ordonnance_text(f"{header}\nDOLIPRANE 1000 mg : 1 cp le soir\n")
+    assert parsed.patient.get("age") == age
+    assert parsed.patient.get("weight_kg") == weight
