@@ -266,6 +266,9 @@ def _second_looks(
         # one line at a time: a block reading of broken posologies was worse than the first
         lines = _second_look("line re-reading", steps, reread_doubtful_lines, lines, page, _line_reader(ocr))
         lines = _second_look("fraction check", steps, check_fractions, lines, page, _glyph_reader(ocr))
+        lines = _second_look(
+            "fact re-reading", steps, reread_patient_facts, lines, page, _line_reader(ocr), second_reader
+        )
     geometry = PageGeometry(
         original_size=image.size,
         rotation=rotation,
@@ -630,6 +633,124 @@ def _crop_alone(gray: Image.Image, crop_box: Box, others: list[Box]) -> Image.Im
                 255, (box[0] - crop_box[0], box[1] - crop_box[1], box[2] - crop_box[0], box[3] - crop_box[1])
             )
     return crop
+
+
+# --------------------------------------------------------------------------- patient facts
+
+# A number before "ans" or "kg" read below this confidence (0-100) is read again.
+FACT_CONFIDENCE = 90.0
+_AGE_OR_WEIGHT = re.compile(r"^(\d{2,3})\s*(ans|kg)$", re.IGNORECASE)
+_DATE_WORD = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{2}|\d{4})$")
+# a date with a digit misread: two or three groups of digits joined by "/", 6 to 8 digits
+_BROKEN_DATE = re.compile(r"^(?=(?:\D*\d){6,8}\D*$)\d{1,4}/\d{1,4}(?:/\d{2,4})?[.,]?$")
+_BIRTH_WORD = re.compile(r"^(?:naissance|n[ée]e?|n[ée]\(e\))$", re.IGNORECASE)
+
+
+def reread_patient_facts(
+    lines: list[OcrLine], page: Image.Image, reader: OcrEngine | None, second_reader: OcrEngine | None = None
+) -> list[OcrLine]:
+    """Read again, on their own, the words of a patient fact whose number is broken: "ee ans",
+    "/0 ans", "89 ans" read at 82, "Date de naissance : or", a birth date "24/13/1935".
+
+    The words are cropped alone (a header line often runs into the next column) and read
+    by ``second_reader`` (the handwriting reader) when there is one: Tesseract misreads the
+    digits of a rounded hand even alone. Otherwise ``reader`` (Tesseract, one line) reads
+    them. The second reading replaces the words only when it is a whole fact ("85
+    ans", a real date), and, from the same engine, read more surely than the first; its
+    numbers keep a confidence below NUMBER_THRESHOLD.
+    """
+    if reader is None and second_reader is None:
+        return lines
+    targets: list[tuple[int, int, int, str]] = []  # line, first word, end word, kind
+    for index, line in enumerate(lines):
+        words = line.words
+        for i, word in enumerate(words):
+            folded = word.text.strip(".,:;").lower()
+            if folded in ("ans", "kg") and i > 0:
+                number = words[i - 1]
+                if not number.text.isdigit() or number.confidence < FACT_CONFIDENCE:
+                    targets.append((index, i - 1, i + 1, "age_or_weight"))
+            elif _BIRTH_WORD.match(folded):
+                # the date after "naissance :" or "née le", when it does not read as one
+                j = i + 1
+                while j < len(words) and words[j].text.strip(".,:;").lower() in ("", "le", "du", ":"):
+                    j += 1
+                if j < len(words) and _real_date(words[j].text) is None:
+                    targets.append((index, j, len(words), "date"))
+            elif (
+                _BROKEN_DATE.match(word.text)
+                and _real_date(word.text) is None
+                and (i == 0 or not _BIRTH_WORD.match(words[i - 1].text.lower()))
+            ):
+                targets.append((index, i, i + 1, "date"))  # "le 0142/2026", "25/09/2625"
+    targets = targets[:MAX_REREADS]
+    if not targets:
+        return lines
+    gray = page if page.mode == "L" else page.convert("L")
+    crop_boxes: list[Box] = []
+    crops = []
+    for index, first, end, _ in targets:
+        span = lines[index].words[first:end]
+        left, top = min(w.box[0] for w in span), min(w.box[1] for w in span)
+        right, bottom = max(w.box[2] for w in span), max(w.box[3] for w in span)
+        height = bottom - top
+        crop_box = (
+            max(0, left - height // 2),
+            max(0, top - height // 3),
+            min(page.width, right + height),
+            min(page.height, bottom + height // 3),
+        )
+        others = [w.box for ln in lines for w in ln.words if not any(w is x for x in span)]
+        crop_boxes.append(crop_box)
+        crops.append(_crop_alone(gray, crop_box, others))
+    replaced: dict[tuple[int, int, int], list[Word]] = {}
+    if second_reader is not None:
+        readings, other_engine = [second_reader.read(crop) for crop in crops], True
+    else:
+        assert reader is not None
+        readings, other_engine = read_apart(reader, crops), False
+    for (index, first, end, kind), crop_box, reading in zip(targets, crop_boxes, readings, strict=True):
+        again = [_shifted(w, crop_box) for ln in reading for w in ln.words]
+        text = " ".join(w.text for w in again).strip(" .,:;'’")
+        before = lines[index].words[first:end]
+        if kind == "age_or_weight":
+            whole = _AGE_OR_WEIGHT.match(text)
+            if whole is None or whole.group(2).lower() != before[-1].text.strip(".,:;").lower():
+                continue
+        elif _real_date(text) is None:
+            continue
+        if not other_engine and _digit_confidence(again) <= _digit_confidence(before):
+            continue
+        replaced[(index, first, end)] = [
+            Word(w.text, min(w.confidence, REREAD_CONFIDENCE), w.box)
+            if any(c.isdigit() for c in w.text)
+            else w
+            for w in again
+        ]
+    out = list(lines)
+    for (index, first, end), words in replaced.items():
+        old = out[index].words
+        out[index] = OcrLine([*old[:first], *words, *old[end:]])
+    return out
+
+
+def _real_date(text: str) -> dt.date | None:
+    m = _DATE_WORD.match(text.strip(".,:;"))
+    if m is None:
+        return None
+    day, month, year = (int(g) for g in m.groups())
+    if year < 100:
+        year += 1900 if year > dt.date.today().year % 100 else 2000
+    try:
+        found = dt.date(year, month, day)
+    except ValueError:
+        return None
+    return found if 1900 <= found.year <= dt.date.today().year else None
+
+
+def _digit_confidence(words: list[Word]) -> float:
+    """The lowest confidence of the words holding a digit; 0 when none does."""
+    return min((w.confidence for w in words if any(c.isdigit() for c in w.text)), default=0.0)
 
 
 # --------------------------------------------------------------------------- fractions

@@ -29,6 +29,7 @@ from pharma_service.ocr.pipeline import (
     read_apart,
     recover_lost_lines,
     reread_doubtful_lines,
+    reread_patient_facts,
 )
 from pharma_service.parsing.ordonnance_text import parse_ordonnance_text
 from pharma_service.service import Engine, analyse_request
@@ -446,3 +447,61 @@ def test_crops_read_in_one_call_read_as_each_alone() -> None:
         "1) DOLIPRANE 1000 mg",
         "Mme DURAND Jeanne, 82 ans",
     ]
+
+
+# --------------------------------------------------------------------------- patient facts
+
+
+def _header(*rows: tuple[str, float]) -> list[OcrLine]:
+    return [_read_line(text, confidence, top=200 + 80 * i) for i, (text, confidence) in enumerate(rows)]
+
+
+@pytest.mark.parametrize(
+    ("read", "again", "meant"),
+    [
+        ("ee ans", "80 ans", "80 ans"),  # a rounded "80" read as letters
+        ("/0 ans", "70 ans", "70 ans"),
+        ("Date de naissance : or", "21/09/1937", "Date de naissance : 21/09/1937"),
+        ("Toulouse, le 0142/2026", "01/02/2026", "Toulouse, le 01/02/2026"),
+        ("Paris, le 25/09/2625", "25/09/2025", "Paris, le 25/09/2025"),
+    ],
+)
+def test_a_broken_patient_fact_is_read_again_by_the_second_reader(read: str, again: str, meant: str) -> None:
+    page = Image.new("L", (2480, 3508), 255)
+    lines = _header(("Monsieur Bertrand Georges", 92.0), (read, 60.0))
+    second = _Reader(again, 79.0)
+    out = reread_patient_facts(lines, page, None, second)
+    assert second.crops == 1
+    assert out[0].text == lines[0].text and out[1].text == meant
+    digits = [w for w in out[1].words if any(c.isdigit() for c in w.text)]
+    assert digits and all(w.confidence < NUMBER_THRESHOLD for w in digits)
+
+
+@pytest.mark.parametrize(
+    ("read", "again"),
+    [
+        ("ee ans", "8 ans ."),  # still not a whole age
+        ("ee ans", "80 kg"),  # another fact
+        ("Paris, le 25/09/2625", "25/09/2825"),  # not a real date
+        ("Date de naissance : or", "or"),
+    ],
+)
+def test_a_second_reading_that_is_no_whole_fact_is_dropped(read: str, again: str) -> None:
+    page = Image.new("L", (2480, 3508), 255)
+    lines = _header((read, 60.0))
+    assert [ln.text for ln in reread_patient_facts(lines, page, None, _Reader(again, 79.0))] == [read]
+
+
+def test_facts_read_surely_are_not_read_again() -> None:
+    page = Image.new("L", (2480, 3508), 255)
+    lines = _header(("Mme DURAND, 82 ans", 95.0), ("Née le 04/05/1944", 95.0), ("Poids 61 kg", 96.0))
+    second = _Reader("99 ans", 79.0)
+    assert reread_patient_facts(lines, page, None, second) == lines
+    assert second.crops == 0
+
+
+def test_tesseract_alone_replaces_a_doubtful_age_only_when_surer() -> None:
+    page = Image.new("L", (2480, 3508), 255)
+    lines = _header(("89 ans", 82.0))
+    assert reread_patient_facts(lines, page, _Reader("85 ans", 96.0))[0].text == "85 ans"
+    assert reread_patient_facts(lines, page, _Reader("85 ans", 70.0))[0].text == "89 ans"
