@@ -23,7 +23,9 @@ _UNIT_WORDS = (
 
 _RULES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
     # stray marks before a line (a lost "1." read as ".", a speck read as "‘"): keep the indent
-    (re.compile(r"^(\s*)(?:[.,'‘’`´_|:;~\"“”«»*•°!\[\]{}…=]+\s*)+(?=[A-ZÀ-Ý0-9])"), r"\1"),
+    (re.compile(r"^(\s*)(?:[.,'‘’`´_|:;~\"“”«»*•°!\[\]{}…=©®]+\s*)+(?=[A-ZÀ-Ý0-9])"), r"\1"),
+    # "UI" read "UT" after a strength: "ZYMAD 80 000 UT" (no unit is written UT)
+    (re.compile(r"(?<=\d)(\s*)UT\b"), r"\1UI"),
     # a speck read as a bullet before the patient: "- Monsieur Roger BERNARD, 74 ans"
     # (or before a patient fact: "· Poids 102 kg" would read as a bulleted drug line)
     (

@@ -281,7 +281,7 @@ def _prescriber_facts(line: str, folded: str, facts: dict[str, str]) -> bool:
 _NUMBERED = re.compile(r"^\s*(?:n[°o]\s*)?(\d{1,2})\s*[).°/-]\s*(?=[^\W\d_])")
 _BULLET = re.compile(r"^\s*[-•*·–—>▪►■□](?![-•*·–—=_])\s*(?=[^\W\d_])")
 _STRENGTH_LINE = re.compile(
-    r"^[a-z][a-z0-9'-]*(?:[\s,]+[a-z][a-z0-9'.-]*){0,6}[\s,]*\d+(?:[.,]\d+)?\s*"
+    r"^[a-z][a-z0-9'-]*(?:[\s,]+[a-z][a-z0-9'.-]*){0,6}[\s,]*(?:\d{1,3}(?:\s\d{3})+|\d+(?:[.,]\d+)?)\s*"
     r"(?:mg|g|µg|mcg|microgrammes?|ui|u\.i\.|ml|%)(?![a-z])"
 )
 # "Zoloft 50", "Kardegic 75 5 mg", "Lansoprazole 15 #g": a name and its strength, the unit
@@ -417,6 +417,11 @@ _FOOTER = re.compile(
 )
 
 
+def _speck(stripped: str, folded: str) -> bool:
+    """Two letters or digits at most, and not the start of a posology ("1", "½")."""
+    return sum(ch.isalnum() for ch in stripped) <= 2 and _POSOLOGY_START.match(folded) is None
+
+
 def _name_and_number(folded: str) -> bool:
     """ "Kardegic 75 5 mg": a name (not a posology word such as "comprimé") and a number."""
     m = _NAME_AND_NUMBER.match(folded)
@@ -499,6 +504,12 @@ def _parse(text: str) -> ParsedOrdonnance:
             current = _Drug(number, line[marker.end() :].strip(), indent, ald)
             drugs.append(current)
             started = True
+            continue
+
+        if current is not None and _speck(stripped, folded):
+            # "C3", "à", "se" read from specks in the margin between a drug and its
+            # posology: not a line that ends the drug
+            ignored.append(stripped)
             continue
 
         if current is not None and _continues(line, current.indent, strict=False):

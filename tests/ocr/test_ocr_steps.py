@@ -238,6 +238,9 @@ def test_pdf_text_lines_have_no_box() -> None:
         ("92. ans", "92 ans"),
         ("Poids 78. kg", "Poids 78 kg"),
         ("Date.de naissance : 27/08/1943", "Date de naissance : 27/08/1943"),
+        # "UI" read "UT" after a strength; a speck read as "©" before a posology
+        ("ZYMAD 80 000 UT - 1 ampoule par mois", "ZYMAD 80 000 UI - 1 ampoule par mois"),
+        ("  © 1 ampoule tous les mois", "  1 ampoule tous les mois"),
     ],
 )
 def test_posology_confusions_are_fixed(read: str, meant: str) -> None:
@@ -284,6 +287,8 @@ def test_posology_confusions_are_fixed(read: str, meant: str) -> None:
         "LEVOTHYROX 75 µg1",
         "Poids 78,5 kg",
         "- AMLOR 5 mg",
+        "UTROGESTAN 100 mg",
+        "Mme UT Marie, 84 ans",
     ],
 )
 def test_ordinary_text_is_left_alone(text: str) -> None:

@@ -458,3 +458,31 @@ def test_an_age_after_a_comma_without_a_space(header: str, age: int | None, weig
     parsed = parse_ordonnance_text(f"{header}\nDOLIPRANE 1000 mg : 1 cp le soir\n")
     assert parsed.patient.get("age") == age
     assert parsed.patient.get("weight_kg") == weight
+
+
+def test_specks_between_a_drug_and_its_posology_do_not_end_the_drug() -> None:
+    parsed = parse_ordonnance_text(
+        "M. BLANC, 67 ans\n"
+        "   2) CHOLECALCIFEROL 80 000 UI ampoule\n"
+        "C3\n"
+        "        1 ampoule tous les mois\n"
+        "se\n"
+        "   3) APIXABAN 2,5 mg : 1 cp matin et soir\n"
+    )
+    assert [line.text for line in parsed.lines] == [
+        "CHOLECALCIFEROL 80 000 UI ampoule ; 1 ampoule tous les mois",
+        "APIXABAN 2,5 mg : 1 cp matin et soir",
+    ]
+    assert "C3" in parsed.ignored
+
+
+def test_a_strength_in_thousands_starts_a_drug_even_indented() -> None:
+    parsed = parse_ordonnance_text(
+        "M. BLANC, 67 ans\n"
+        "LEVOTHYROX 50 microgrammes - 1 cp par jour\n"
+        "   ZYMAD 80 000 UI - 1 ampoule par mois QSP 3 mois\n"
+    )
+    assert [line.text for line in parsed.lines] == [
+        "LEVOTHYROX 50 microgrammes - 1 cp par jour",
+        "ZYMAD 80 000 UI - 1 ampoule par mois QSP 3 mois",
+    ]
