@@ -284,17 +284,19 @@ _STRENGTH_LINE = re.compile(
     r"^[a-z][a-z0-9'-]*(?:[\s,]+[a-z][a-z0-9'.-]*){0,6}[\s,]*(?:\d{1,3}(?:\s\d{3})+|\d+(?:[.,]\d+)?)\s*"
     r"(?:mg|g|µg|mcg|microgrammes?|ui|u\.i\.|ml|%)(?![a-z])"
 )
-# "Zoloft 50", "Kardegic 75 5 mg", "Lansoprazole 15 #g": a name and its strength, the unit
-# lost or misread (a scan, a hurried hand); at most two short marks after the number.
+# "Zoloft 50", "Kardegic 75 5 mg", "Lansoprazole 15 #g", "Seresta 10mMmg": a name and its
+# strength, the unit lost or misread (a scan, a hurried hand); little after the number.
 _NAME_AND_NUMBER = re.compile(
-    r"^([a-z][a-z'-]{3,})(?:\s+[a-z][a-z'-]{3,})?\s+\d+(?:[.,]\d+)?(?:\s+[^\s]{1,3}){0,2}\s*$"
+    r"^([a-z][a-z'-]{3,})(?:\s+[a-z][a-z'-]{3,})?\s+\d+(?:[.,]\d+)?[a-z]{0,4}(?:\s+[^\s]{1,3}){0,2}\s*$"
 )
 _POSOLOGY_START = re.compile(
     r"^(?:\d|[½¼¾]|(?:une?|deux|trois|quatre|cinq|six|dix|demi|prendre|prenez|matin|midi|soir"
     r"|pendant|durant|qsp|q\.s\.p|si|sb|puis|ensuite|toutes?|tous|chaque|posologie|poso|ns"
     r"|appliquer|instiller|inhaler|injecter|faire|mettre|avaler|sucer|boire|max|maxi|maximum"
     r"|renouvelable|renouveler|jusqu'?\s*a|sans|ne|avant|apres|dans|sur|par|x|traitement|duree"
-    r"|au|aux|a|le|la|les|en|non|le\s+(?:matin|midi|soir)|j\d+)(?![a-z])|x\d)"
+    r"|au|aux|a|le|la|les|en|non|le\s+(?:matin|midi|soir)|j\d+"
+    # a posology whose count was lost: "sachet le soir", "comprimé matin et soir"
+    r"|comprimes?|cpr?s?|gelules?|gel|sachets?|ampoules?|gouttes?)(?![a-z]|-[a-z])|x\d)"
 )
 _LAB_KEYWORD = re.compile(
     r"(?<![a-z])(?:clairance|cl\.?\s*creat|clcr|ccr|dfge?|egfr|mdrd|ckd|creat|cockcroft|poids"

@@ -241,6 +241,10 @@ def test_pdf_text_lines_have_no_box() -> None:
         # "UI" read "UT" after a strength; a speck read as "©" before a posology
         ("ZYMAD 80 000 UT - 1 ampoule par mois", "ZYMAD 80 000 UI - 1 ampoule par mois"),
         ("  © 1 ampoule tous les mois", "  1 ampoule tous les mois"),
+        ("SOLUPRED:20 mg", "SOLUPRED 20 mg"),
+        ("ur comprimé matin, midi et soir", "un comprimé matin, midi et soir"),
+        ("un sachet matin, mich et soir, pendant 7 jours", "un sachet matin, midi et soir, pendant 7 jours"),
+        ("1/2 cp le matin au petit. déjeuner", "1/2 cp le matin au petit déjeuner"),
     ],
 )
 def test_posology_confusions_are_fixed(read: str, meant: str) -> None:
@@ -288,6 +292,10 @@ def test_posology_confusions_are_fixed(read: str, meant: str) -> None:
         "Poids 78,5 kg",
         "- AMLOR 5 mg",
         "UTROGESTAN 100 mg",
+        "Posologie: 20 mg par jour",
+        "Pour 3 mois",
+        "Mme Arthur comprimé",
+        "Dr NAME: 12 rue des Lilas",
         "Mme UT Marie, 84 ans",
     ],
 )

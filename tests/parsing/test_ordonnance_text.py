@@ -486,3 +486,23 @@ def test_a_strength_in_thousands_starts_a_drug_even_indented() -> None:
         "LEVOTHYROX 50 microgrammes - 1 cp par jour",
         "ZYMAD 80 000 UI - 1 ampoule par mois QSP 3 mois",
     ]
+
+
+def test_a_marker_read_as_a_letter_and_a_glued_unit_still_start_the_next_drug() -> None:
+    # "4-SERESTA 10 mg" read "A-SERESTA 10mMmg": "a" is no "à" that starts a posology
+    parsed = parse_ordonnance_text(
+        "M. BLANC, 67 ans\n"
+        "1) GLICLAZIDE 60 mg comprimé\n"
+        "   2 cpr le matin\n"
+        "   A-SERESTA 10mMmg\n"
+        "   1 comprimé le matin et le soir\n"
+    )
+    assert [line.text for line in parsed.lines] == [
+        "GLICLAZIDE 60 mg comprimé ; 2 cpr le matin",
+        "A-SERESTA 10mMmg ; 1 comprimé le matin et le soir",
+    ]
+
+
+def test_a_posology_whose_count_was_lost_stays_with_its_drug() -> None:
+    parsed = parse_ordonnance_text("M. BLANC, 67 ans\nKARDEGIC 75 mg\nsachet le soir\nTAHOR 20 mg\n")
+    assert [line.text for line in parsed.lines] == ["KARDEGIC 75 mg ; sachet le soir", "TAHOR 20 mg"]
