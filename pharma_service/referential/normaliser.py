@@ -198,6 +198,8 @@ _FORM_ABBREVIATIONS = {
 _TOPICAL_WORDS = frozenset({"gel", "creme", "pommade", "collyre", "lotion", "topique", "cutanee", "cutane"})
 _TOPICAL_ROUTES = frozenset({"cutanée", "ophtalmique", "auriculaire"})
 _FUZZY_CUTOFF = 84.0
+# A name found only by joining two pieces ("Empagli flozine") scores at most this (0-100).
+_JOINED_MAX_SCORE = 92.0
 _EXACT_CONFIDENCE = 0.99
 _FUZZY_MIN_LEN = 5
 _RESOLVED_MIN_CONFIDENCE = 0.8
@@ -307,32 +309,53 @@ class Normaliser:
     def _fuzzy_matches(self, tokens: list[str], leftovers: list[tuple[int, str]]) -> list[_Match]:
         matches: list[_Match] = []
         used: set[int] = set()
-        # Two-word names first ("acide acetylsalicilique"), then single words.
-        for n in (2, 1):
+        # Two-word names first ("acide acetylsalicilique"), then a name the OCR split in
+        # two ("Empagli flozine"), then single words.
+        for n, joined in ((2, False), (1, True), (1, False)):
             names, targets = self._vocab.get(n, ([], []))
             if not names:
                 continue
+            width = 2 if joined else n
             for i, _ in leftovers:
-                if i in used or any(j in used for j in range(i, i + n)) or i + n > len(tokens):
+                if i in used or any(j in used for j in range(i, i + width)) or i + width > len(tokens):
                     continue
-                phrase = " ".join(tokens[i : i + n])
-                if n == 1 and not _is_candidate_word(phrase):
+                if joined:
+                    if not tokens[i + 1].isalpha() or tokens[i + 1] in _FORM_WORDS:
+                        continue
+                    phrase = tokens[i] + tokens[i + 1]
+                else:
+                    phrase = " ".join(tokens[i : i + n])
+                    if n == 1 and not _is_candidate_word(phrase):
+                        continue
+                found = self._closest(phrase, names, targets, i)
+                if found is None:
                     continue
-                results = process.extract(
-                    phrase, names, scorer=fuzz.ratio, score_cutoff=_FUZZY_CUTOFF, limit=3
-                )
-                if not results:
-                    continue
-                _, best_score, best_idx = results[0]
-                kind, value = targets[best_idx]
-                rivals = [
-                    names[idx]
-                    for _, score, idx in results[1:]
-                    if best_score - score < 3 and self._meaning(targets[idx]) != self._meaning((kind, value))
-                ]
-                matches.append(_Match(kind, value, i, float(best_score), rivals))
-                used.update(range(i, i + n))
+                if joined:
+                    # the first piece alone may be a name ("Doliprane cod"): joined must do better
+                    alone = process.extractOne(
+                        tokens[i], names, scorer=fuzz.ratio, score_cutoff=_FUZZY_CUTOFF
+                    )
+                    if alone is not None and alone[1] >= found.score:
+                        continue
+                    found.score = min(found.score, _JOINED_MAX_SCORE)  # a repair, not a reading
+                matches.append(found)
+                used.update(range(i, i + width))
         return matches
+
+    def _closest(
+        self, phrase: str, names: list[str], targets: list[tuple[str, str]], start: int
+    ) -> _Match | None:
+        results = process.extract(phrase, names, scorer=fuzz.ratio, score_cutoff=_FUZZY_CUTOFF, limit=3)
+        if not results:
+            return None
+        _, best_score, best_idx = results[0]
+        kind, value = targets[best_idx]
+        rivals = [
+            names[idx]
+            for _, score, idx in results[1:]
+            if best_score - score < 3 and self._meaning(targets[idx]) != self._meaning((kind, value))
+        ]
+        return _Match(kind, value, start, float(best_score), rivals)
 
     def _meaning(self, target: tuple[str, str]) -> frozenset[str]:
         kind, value = target

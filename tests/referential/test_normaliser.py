@@ -108,3 +108,22 @@ def test_a_coded_product_is_still_found_by_its_letter_and_code(engine: Engine) -
     line = _line(engine, "A 313 50 000 UI capsule")
     assert line.status == LineStatus.RESOLVED
     assert [s.key for s in line.substances] == ["concentrat de vitamine a synthetique forme huileuse"]
+
+
+@pytest.mark.parametrize(
+    ("text", "key"), [("Empagli flozine 10 mg", "empagliflozine"), ("Metfor mine 1000 mg", "metformine")]
+)
+def test_a_name_split_in_two_by_the_ocr_is_found_with_less_confidence(
+    engine: Engine, text: str, key: str
+) -> None:
+    line = _line(engine, text)
+    assert [s.key for s in line.substances] == [key]
+    assert line.confidence < _line(engine, text.replace(" ", "", 1)).confidence
+
+
+@pytest.mark.parametrize(
+    ("text", "keys"),
+    [("Doliprane cod 1000 mg", ["paracetamol"]), ("Lasilix special 40 mg", ["furosemide"])],
+)
+def test_a_name_and_the_word_after_it_are_not_joined(engine: Engine, text: str, keys: list[str]) -> None:
+    assert [s.key for s in _line(engine, text).substances] == keys
