@@ -112,8 +112,11 @@ class PaddleReader:
             return []
         rows = text_rows(boxes)
         ink = np.asarray(rgb.convert("L")) < INK_LEVEL
+        # where the page's text begins: the left of most lines, not of a speck in the margin
+        starts = sorted(row[0][0] for row in rows)
+        margin = starts[len(starts) // 10]
         for row in rows:
-            row += uncovered_ink(row, ink)
+            row += uncovered_ink(row, ink, margin)
             row.sort(key=lambda b: b[0])
         boxes = [b for row in rows for b in row]
         probs = dict(
@@ -165,7 +168,7 @@ class PaddleReader:
         return None  # the page is turned upright by the pipeline before it gets here
 
 
-def uncovered_ink(row: list[Box], ink: Any) -> list[Box]:
+def uncovered_ink(row: list[Box], ink: Any, margin: int | None = None) -> list[Box]:
     """Boxes around ink on a text line that no detected group covers.
 
     The detector misses thin marks between or before words: the "1" of "1 cp", written as a
@@ -180,6 +183,10 @@ def uncovered_ink(row: list[Box], ink: Any) -> list[Box]:
     middle = int(statistics.median((b[1] + b[3]) / 2 for b in row))
     top, bottom = max(0, middle - int(0.4 * height)), min(ink.shape[0], middle + int(0.4 * height))
     left = max(0, min(b[0] for b in row) - 3 * height)
+    if margin is not None:
+        # a line's first word the detector missed ("Clopidogrel" before "75 mg"): back to
+        # where the page's text begins
+        left = max(0, min(left, margin - height))
     right = min(ink.shape[1], max(b[2] for b in row) + 3 * height)
     if bottom - top < 4 or right - left < 4:
         return []

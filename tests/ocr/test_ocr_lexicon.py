@@ -120,6 +120,17 @@ def test_a_stroke_left_of_a_line_that_no_group_covers_is_boxed() -> None:
     assert left < 240 and right > 246 and top <= 108 and bottom >= 152
 
 
+def test_a_first_word_the_detector_missed_is_boxed_back_to_the_page_margin() -> None:
+    ink = np.zeros((400, 1600), dtype=bool)
+    row = [(800, 100, 900, 160)]  # "mg" found; "Clopidogrel 75" before it was not
+    ink[105:155, 800:900] = True
+    ink[105:155, 120:400] = True
+    found = uncovered_ink(row, ink)  # three line heights to the left: the word is not reached
+    assert all(box[0] > 400 for box in found)
+    (box,) = uncovered_ink(row, ink, margin=120)
+    assert box[0] <= 120 and box[2] >= 400
+
+
 def test_nothing_is_boxed_when_the_groups_cover_the_ink() -> None:
     ink = np.zeros((400, 1200), dtype=bool)
     ink[105:155, 300:700] = True
