@@ -95,8 +95,14 @@ _RULES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
     (re.compile(r"(?<=\d)\s?(?:mi|rnl)\b"), " ml"),
     # a colon read for the space between a name in capitals and its strength: "SOLUPRED:20 mg"
     (re.compile(r"(?<=[A-ZÀ-Ý]{3}):(?=\d+(?:[.,]\d+)?\s?(?:mg|g|µg|ml|UI)\b)"), " "),
-    # "un" misread before a unit word ("ur comprimé"), "midi" between "matin" and "soir"
-    (re.compile(rf"(?<![\w'])ur(?=\s+{_UNIT_WORDS}\b)", re.IGNORECASE), "un"),
+    # "un" misread before a unit word ("ur comprimé", "on Comprime", "(n Compi", "Cn sachet"),
+    # "midi" between "matin" and "soir"
+    (
+        re.compile(
+            r"(?<![\w'])(?:ur|on|in|vn|cn|\(n)(?=\s+(?:comprim|g[eé]l|sachet|ampoule)\w*\b)", re.IGNORECASE
+        ),
+        "un",
+    ),
     (re.compile(r"(?<=\bmatin, )(?:mich|midl|rnidi|mid)(?=,? et soir\b)"), "midi"),
     # a speck read as a stop inside "petit déjeuner" makes a second intake of it
     (re.compile(r"\b(petit)[.,;:]\s*(?=d[ée]jeuner\b)", re.IGNORECASE), r"\1 "),
