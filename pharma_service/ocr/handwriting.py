@@ -33,7 +33,7 @@ from typing import Any
 from PIL import Image
 
 from pharma_service.ocr.engine import Box, OcrLine, OcrUnavailable, Word
-from pharma_service.ocr.lexicon import AFTER_NUMBER, Lexicon, LexiconDecoder
+from pharma_service.ocr.lexicon import AFTER_NUMBER, Lexicon, LexiconDecoder, looks_like_unit_word
 from pharma_service.ocr.preprocess import true_runs
 from pharma_service.referential.store import Referential
 
@@ -129,17 +129,20 @@ class PaddleReader:
         if self._decoder is None:
             lexicon = self.lexicon() if callable(self.lexicon) else self.lexicon
             self._decoder = LexiconDecoder(recognise.postprocess_op.character, lexicon)
+        decoder = self._decoder
         lines = []
         for row in rows:
             words: list[Word] = []
-            for box in row:
-                # a unit often sits in its own group after the number: "25" | "mo"
+            for k, box in enumerate(row):
+                # a unit often sits in its own group after the number: "25" | "mo"; a count
+                # in its own group before the unit: "T" | "cp"
                 after_number = bool(words) and words[-1].text[-1:].isdigit()
-                found = self._decoder.decode(probs[box], after_number=after_number)
+                before_unit = k + 1 < len(row) and looks_like_unit_word(decoder.greedy(probs[row[k + 1]]))
+                found = decoder.decode(probs[box], after_number=after_number, before_unit=before_unit)
                 if after_number and _cut_unit(found.text):
                     grown = _grown(box, rgb.size)
                     again = self._probabilities(recognise, [page[grown[1] : grown[3], grown[0] : grown[2]]])
-                    second = self._decoder.decode(again[0], after_number=True)
+                    second = decoder.decode(again[0], after_number=True)
                     if not _cut_unit(second.text):
                         found = second
                 words += _words(box, found.text, found.score)

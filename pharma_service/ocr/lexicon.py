@@ -10,8 +10,11 @@ lexicon by how well the recogniser's probabilities over that word's slices suppo
 recogniser supports it nearly as well, within PRIOR_NATS: the lexicon acts as a prior.
 
 Only the recogniser's own evidence decides: a word with no close lexicon word, or one the
-probabilities clearly contradict, stays as read. Numbers are never changed here; the
-pipeline's number checks and a human see those.
+probabilities clearly contradict, stays as read. Numbers read are never changed here. A
+mark of one or two letters right before a unit word ("T comprimé", "Y gél") stands where
+a posology has its count: it is compared with the counts "1" to "4", "un" and "une" the
+same way, and stays as read unless the recogniser supports one of them. Every line this
+reader reads goes to a human check (handwriting.CONFIDENCE_CAP).
 """
 
 from __future__ import annotations
@@ -58,6 +61,20 @@ ORDONNANCE_WORDS = tuple(_ORDONNANCE_WORDS_TEXT.split())
 AFTER_NUMBER = ("mg", "g", "ml", "µg", "UI", "kg", "ans", "cp", "gél", "mois", "jours", "fois", "semaines")
 
 _UNITS = frozenset(fold(unit) for unit in ("mg", "g", "ml", "µg", "UI", "kg"))
+
+# What stands before a unit word in a posology: a count. A mark is read as one only when
+# the recogniser prefers it to every other count by this much (log-likelihood).
+COUNTS = ("1", "2", "3", "4", "un", "une")
+COUNT_MARGIN = 4.0
+# The start of a unit word as the recogniser reads it ("Compime", "cP", "sachet").
+_UNIT_WORD_START = re.compile(r"^(?:cp|cpr|comp|gel|gél|sach|amp)", re.IGNORECASE)
+
+
+def looks_like_unit_word(text: str) -> bool:
+    """The first word of ``text`` reads as a unit word of a posology ("cp", "Comprime")."""
+    words = text.split()
+    return bool(words) and _UNIT_WORD_START.match(words[0]) is not None
+
 
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
 
@@ -192,9 +209,16 @@ class LexiconDecoder:
         self.index = {ch: i for i, ch in enumerate(self.charset) if i > 0}
         self.lexicon = lexicon
 
-    def decode(self, probs: np.ndarray, *, after_number: bool = False) -> Decoded:
+    def greedy(self, probs: np.ndarray) -> str:
+        """The recogniser's best character per slice, without the lexicon."""
+        best = probs.argmax(axis=1)
+        keep = (best != 0) & np.concatenate(([True], best[1:] != best[:-1]))
+        return "".join(self.charset[i] for i in best[keep])
+
+    def decode(self, probs: np.ndarray, *, after_number: bool = False, before_unit: bool = False) -> Decoded:
         """``probs``: (slices, classes) softmax output of the recogniser for one crop;
-        ``after_number``: the crop follows a number on its text line ("25" | "mo")."""
+        ``after_number``: the crop follows a number on its text line ("25" | "mo");
+        ``before_unit``: the next crop on the line starts with a unit word ("T" | "cp")."""
         best = probs.argmax(axis=1)
         keep = (best != 0) & np.concatenate(([True], best[1:] != best[:-1]))
         frames = np.flatnonzero(keep)
@@ -217,17 +241,21 @@ class LexiconDecoder:
             follows_number = re.search(r"\d\s*$", text[: m.start()]) is not None or (
                 after_number and not text[: m.start()].strip()
             )
-            chosen = self._choose(word, log_probs[start:end], follows_number)
+            rest = text[m.end() :]
+            count_slot = len(word) <= 2 and (looks_like_unit_word(rest) if rest.strip() else before_unit)
+            chosen = self._choose(word, log_probs[start:end], follows_number, count_slot)
             replaced += chosen != word
             out.append(chosen)
         out.append(text[last:])
         return Decoded("".join(out), score, replaced)
 
-    def _choose(self, word: str, log_probs: np.ndarray, after_number: bool) -> str:
+    def _choose(self, word: str, log_probs: np.ndarray, after_number: bool, count_slot: bool = False) -> str:
         assert self.lexicon is not None
         known = self.lexicon.spelling(word)
         if known is not None:
             return _same_case(known, word) if " " in known else word  # "parjour" -> "par jour"
+        if count_slot and not after_number:
+            return self._count(word, log_probs)
         glued = self.lexicon.split(word) if len(word) >= 4 else None
         if glued is not None:
             return _same_case(glued, word)
@@ -251,6 +279,16 @@ class LexiconDecoder:
             if ll > best_ll:
                 best, best_ll = shaped, ll
         return best
+
+    def _count(self, word: str, log_probs: np.ndarray) -> str:
+        """The count a mark before a unit word stands for, when the recogniser supports one
+        nearly as well as the mark (PRIOR_NATS) and clearly better than any other count
+        (COUNT_MARGIN): "中 Comprime", as likely a "4" as a "1", stays as read."""
+        ranked = sorted(((self._likelihood(c, log_probs), c) for c in COUNTS), reverse=True)
+        (best_ll, best), (second_ll, _) = ranked[0], ranked[1]
+        if best_ll > self._likelihood(word, log_probs) - PRIOR_NATS and best_ll - second_ll >= COUNT_MARGIN:
+            return best
+        return word
 
     def _allowed(self, candidate: str, word: str) -> bool:
         assert self.lexicon is not None

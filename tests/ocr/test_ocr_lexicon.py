@@ -101,6 +101,29 @@ def test_numbers_are_never_changed() -> None:
     assert LexiconDecoder(CHARSET, LEXICON).decode(probs).text == "1 cp"
 
 
+def test_a_mark_before_a_unit_word_is_the_count_the_slices_support() -> None:
+    # "T cp": a one-stroke "1" read as "T", with "1" the recogniser's second choice
+    probs = _slices([{"T": 0.6, "1": 0.3}, {" ": 0.9}, {"c": 0.9}, {"p": 0.9}])
+    assert LexiconDecoder(CHARSET, None).decode(probs).text == "T cp"
+    assert LexiconDecoder(CHARSET, LEXICON).decode(probs).text == "1 cp"
+    # in its own group, before a group that starts with a unit word
+    alone = _slices([{"T": 0.6, "1": 0.3}])
+    decoder = LexiconDecoder(CHARSET, LEXICON)
+    assert decoder.decode(alone, before_unit=True).text == "1"
+    assert decoder.decode(alone).text == "T"  # no unit follows: no count is expected
+
+
+def test_a_mark_that_could_be_two_counts_stays_as_read() -> None:
+    # as much a "4" as a "1": no count is chosen for the human to trust
+    probs = _slices([{"T": 0.5, "1": 0.24, "4": 0.24}, {" ": 0.9}, {"c": 0.9}, {"p": 0.9}])
+    assert LexiconDecoder(CHARSET, LEXICON).decode(probs).text == "T cp"
+
+
+def test_a_mark_the_slices_do_not_read_as_a_count_stays_as_read() -> None:
+    probs = _slices([{"T": 0.99}, {" ": 0.9}, {"c": 0.9}, {"p": 0.9}])
+    assert LexiconDecoder(CHARSET, LEXICON).decode(probs).text == "T cp"
+
+
 def test_the_lexicon_holds_the_referential_drug_names_and_the_ordonnance_words() -> None:
     lexicon = Lexicon.from_referential(Referential.load())
     for word in ("metformine", "Kardegic", "amiodarone", "comprimé", "matin", "renouveler"):
