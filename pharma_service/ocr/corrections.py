@@ -93,8 +93,11 @@ _RULES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
     (re.compile(r"(?<=\d)\s?(?:rng|mq|rnq|my|ni)\b"), " mg"),
     # "15 mi" / "15 rnl" for "ml"
     (re.compile(r"(?<=\d)\s?(?:mi|rnl)\b"), " ml"),
-    # a colon read for the space between a name in capitals and its strength: "SOLUPRED:20 mg"
-    (re.compile(r"(?<=[A-ZÀ-Ý]{3}):(?=\d+(?:[.,]\d+)?\s?(?:mg|g|µg|ml|UI)\b)"), " "),
+    # marks read between a name and its strength, or a strength and its unit: "SOLUPRED:20 mg",
+    # "Mopral! 20 mg", "Acideacetylsalicylique.75 mg", "Sertraline 50' mg"
+    # (a colon or stop only glued on both sides: "Posologie : 20 mg" is left alone)
+    (re.compile(r"(?<=[^\W\d_]{3})(?:[!'’]+\s?|[:.])(?=\d+(?:[.,]\d+)?\s?(?:mg|g|µg|ml|UI)\b)"), " "),
+    (re.compile(r"(?<=\d)['’‘`!]+(?=\s?(?:mg|g|µg|ml|UI)\b)"), ""),
     # "un" misread before a unit word ("ur comprimé", "on Comprime", "(n Compi", "Cn sachet"),
     # "midi" between "matin" and "soir"
     (
