@@ -112,7 +112,9 @@ def run_document(
     started = time.perf_counter()
     document = open_document(raw, truth["id"])
     placed, reports = read_pages(document, ocr, second)
-    parsed = parse_ordonnance_text("\n".join(line.text for line in placed))
+    parsed = parse_ordonnance_text(
+        "\n".join(line.text for line in placed), is_drug_name=engine.normaliser.is_drug_name
+    )
     pipeline_s = time.perf_counter() - started
     row: dict[str, Any] = {
         "id": truth["id"],

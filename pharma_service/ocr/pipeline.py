@@ -25,7 +25,7 @@ from pharma_service.ocr.engine import Box, OcrEngine, OcrFailed, OcrLine, Tesser
 from pharma_service.ocr.handwriting import SECOND_READING_BELOW
 from pharma_service.ocr.layout import PageGeometry, PlacedLine, place_lines, text_lines
 from pharma_service.ocr.preprocess import otsu_threshold, prepare, rotate, true_runs
-from pharma_service.parsing.ordonnance_text import ParsedOrdonnance, parse_ordonnance_text
+from pharma_service.parsing.ordonnance_text import DrugNameTest, ParsedOrdonnance, parse_ordonnance_text
 from pharma_service.service import Engine, analyse_request
 
 # A line below this confidence (0-1: the lower of OCR and drug-name match) goes to a human.
@@ -114,12 +114,19 @@ class PrescriptionResult(BaseModel):
 
 
 def read_prescription(
-    raw: bytes, *, name: str, ocr: OcrEngine, second_reader: OcrEngine | None = None
+    raw: bytes,
+    *,
+    name: str,
+    ocr: OcrEngine,
+    second_reader: OcrEngine | None = None,
+    is_drug_name: DrugNameTest | None = None,
 ) -> tuple[ParsedOrdonnance, list[PlacedLine], list[PageReport]]:
+    """The document read and parsed; ``is_drug_name`` (the normaliser's) finds drug lines
+    whose strength was misread ("Amoxicilline g")."""
     document = open_document(raw, name)
     placed, reports = read_pages(document, ocr, second_reader)
     text = "\n".join(line.text for line in placed)
-    return parse_ordonnance_text(text), placed, reports
+    return parse_ordonnance_text(text, is_drug_name=is_drug_name), placed, reports
 
 
 def analyse_prescription(
@@ -132,7 +139,9 @@ def analyse_prescription(
     second_reader: OcrEngine | None = None,
 ) -> PrescriptionResult:
     """Read the document, then analyse it as a text ordonnance; ``patient`` completes the header."""
-    parsed, placed, reports = read_prescription(raw, name=name, ocr=ocr, second_reader=second_reader)
+    parsed, placed, reports = read_prescription(
+        raw, name=name, ocr=ocr, second_reader=second_reader, is_drug_name=engine.normaliser.is_drug_name
+    )
     request = request_from_parsed(parsed, extra_patient=patient, source=name)
     analysis = analyse_request(request, engine=engine)
     reading = Reading(

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -35,7 +36,7 @@ from pharma_service.parsing.posology import (
     split_prescription_line,
 )
 
-__all__ = ["ParsedOrdonnance", "RawDrugLine", "parse_ordonnance_text"]
+__all__ = ["DrugNameTest", "ParsedOrdonnance", "RawDrugLine", "parse_ordonnance_text"]
 
 # A real ordonnance is a few kilobytes; more is not an ordonnance and only costs time.
 _MAX_CHARS = 100_000
@@ -386,7 +387,7 @@ def _is_ald_title(line: str, folded: str) -> bool:
     return _STRENGTH_LINE.match(folded) is None and not re.search(r"\d", folded)
 
 
-def _continues(line: str, indent: int, strict: bool) -> bool:
+def _continues(line: str, indent: int, strict: bool, is_drug_name: DrugNameTest | None = None) -> bool:
     """Whether a line reads as the posology of the line above (indent: that line's indent).
 
     In the header (strict) the posology parser must also find a schedule in it, so that a
@@ -403,6 +404,7 @@ def _continues(line: str, indent: int, strict: bool) -> bool:
         _not_posology(line.strip(), folded)
         or _STRENGTH_LINE.match(folded) is not None
         or _name_and_number(folded)
+        or _begins_with_drug_name(folded, is_drug_name)
     ):
         return False  # indented, yet a footer, the prescriber's name, or the next drug
     if not strict:
@@ -422,6 +424,18 @@ _FOOTER = re.compile(
 def _speck(stripped: str, folded: str) -> bool:
     """Two letters or digits at most, and not the start of a posology ("1", "½")."""
     return sum(ch.isalnum() for ch in stripped) <= 2 and _POSOLOGY_START.match(folded) is None
+
+
+DrugNameTest = Callable[[str], bool]
+_FIRST_WORD = re.compile(r"[a-z][a-z'-]{4,}")
+
+
+def _begins_with_drug_name(folded: str, is_drug_name: DrugNameTest | None) -> bool:
+    """The line's first word, five letters or more, is a drug name of the referential."""
+    if is_drug_name is None:
+        return False
+    m = _FIRST_WORD.match(folded.lstrip("-•*·–— "))
+    return m is not None and not is_posology_word(m.group(0)) and is_drug_name(m.group(0))
 
 
 def _name_and_number(folded: str) -> bool:
@@ -477,7 +491,7 @@ def _plausible_birth(birth: dt.date, at: dt.date) -> bool:
     return 0 <= years <= 125
 
 
-def _parse(text: str) -> ParsedOrdonnance:
+def _parse(text: str, is_drug_name: DrugNameTest | None = None) -> ParsedOrdonnance:
     raw_lines = text[:_MAX_CHARS].replace("\r\n", "\n").replace("\r", "\n").split("\n")
     raw_lines = raw_lines[:_MAX_LINES]
     patient: dict[str, Any] = {}
@@ -514,7 +528,7 @@ def _parse(text: str) -> ParsedOrdonnance:
             ignored.append(stripped)
             continue
 
-        if current is not None and _continues(line, current.indent, strict=False):
+        if current is not None and _continues(line, current.indent, strict=False, is_drug_name=is_drug_name):
             current.continuation.append(stripped)
             continue
 
@@ -536,7 +550,7 @@ def _parse(text: str) -> ParsedOrdonnance:
             continue
 
         next_is_posology = pos + 1 < len(nonempty) and _continues(
-            nonempty[pos + 1][1], indent, strict=not started
+            nonempty[pos + 1][1], indent, strict=not started, is_drug_name=is_drug_name
         )
         drug_like = (
             _STRENGTH_LINE.match(folded) is not None
@@ -549,6 +563,7 @@ def _parse(text: str) -> ParsedOrdonnance:
                 and (started or next_is_posology)
                 and not _not_posology(stripped, folded)
             )
+            or (started and _begins_with_drug_name(folded, is_drug_name))
         )
         if drug_like:
             current = _Drug(None, stripped, indent, ald)
@@ -572,11 +587,16 @@ def _parse(text: str) -> ParsedOrdonnance:
     )
 
 
-def parse_ordonnance_text(text: str) -> ParsedOrdonnance:
-    """Read a plain-text French ordonnance. Never raises; no drug line gives ``lines == []``."""
+def parse_ordonnance_text(text: str, *, is_drug_name: DrugNameTest | None = None) -> ParsedOrdonnance:
+    """Read a plain-text French ordonnance. Never raises; no drug line gives ``lines == []``.
+
+    ``is_drug_name`` (a folded word -> whether the referential names a drug so) lets a line
+    of the list that begins with a drug name be a drug line even when what follows is
+    unreadable ("Amoxicilline g", "Pantoprazole .40. mg"): an OCR reading needs it.
+    """
     if not isinstance(text, str) or not text.strip():
         return ParsedOrdonnance()
     try:
-        return _parse(text)
+        return _parse(text, is_drug_name)
     except Exception:  # a malformed upload must give a user error upstream, not a crash
         return ParsedOrdonnance(ignored=[ln.strip() for ln in text.splitlines()[:50] if ln.strip()])

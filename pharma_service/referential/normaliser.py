@@ -257,6 +257,10 @@ class Normaliser:
             line = line.model_copy(update={"posology": parse_posology(med.posology, strengths)})
         return line.model_copy(update={"index": index})
 
+    def is_drug_name(self, word: str) -> bool:
+        """A folded word that names a substance or a brand, or begins a brand's name."""
+        return word in self.ref.synonyms or word in self.ref.brands or word in self._brand_first_word
+
     def normalise_text(self, text: str) -> MedicationLine:
         return self._cached_line(text.strip())
 

@@ -61,7 +61,13 @@ def results(tmp_path_factory: pytest.TempPathFactory, engine: Engine) -> dict[st
         raw = (folder / truth["files"][0]).read_bytes()
         placed, _ = read_pages(open_document(raw, truth["id"]), ocr)
         pipeline.append(
-            score(truth, parse_ordonnance_text("\n".join(p.text for p in placed)), engine.normaliser)
+            score(
+                truth,
+                parse_ordonnance_text(
+                    "\n".join(p.text for p in placed), is_drug_name=engine.normaliser.is_drug_name
+                ),
+                engine.normaliser,
+            )
         )
         pages = open_document(raw, truth["id"]).pages
         raw_text = "\n".join(

@@ -59,6 +59,14 @@ def test_same_analysis_as_the_text_ordonnance(engine: Engine) -> None:
     assert result.reading.prescriber.get("rpps") == "10003456789"
 
 
+def test_a_drug_line_whose_strength_was_misread_is_found_by_its_name(engine: Engine) -> None:
+    read = "Mme DURAND, 82 ans\nDOLIPRANE 1000 mg : 1 cp le soir\nAmoxicilline g\n   1 cp matin et soir\n"
+    result = analyse_prescription(BLANK_PNG, name="scan.png", ocr=_fake(_lines(read)), engine=engine)
+    keys = [[s.key for s in med.substances] for med in result.analysis.medications]
+    assert keys == [["paracetamol"], ["amoxicilline"]]
+    assert result.reading.lines[1].text == "Amoxicilline g ; 1 cp matin et soir"
+
+
 def test_a_line_and_its_continuation_share_one_box(engine: Engine) -> None:
     result = analyse_prescription(BLANK_PNG, name="scan.png", ocr=_fake(_lines(ORDONNANCE)), engine=engine)
     amiodarone = result.reading.lines[2]

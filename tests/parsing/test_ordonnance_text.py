@@ -506,3 +506,25 @@ def test_a_marker_read_as_a_letter_and_a_glued_unit_still_start_the_next_drug() 
 def test_a_posology_whose_count_was_lost_stays_with_its_drug() -> None:
     parsed = parse_ordonnance_text("M. BLANC, 67 ans\nKARDEGIC 75 mg\nsachet le soir\nTAHOR 20 mg\n")
     assert [line.text for line in parsed.lines] == ["KARDEGIC 75 mg ; sachet le soir", "TAHOR 20 mg"]
+
+
+def _known(word: str) -> bool:
+    return word in ("amoxicilline", "colchicine")
+
+
+def test_a_line_of_the_list_that_begins_with_a_drug_name_is_a_drug_line() -> None:
+    text = (
+        "Mme DURAND, 82 ans\nDOLIPRANE 1000 mg : 1 cp le soir\nAmoxicilline g\n   1 cp matin, midi et soir\n"
+    )
+    assert [line.text for line in parse_ordonnance_text(text).lines] == ["DOLIPRANE 1000 mg : 1 cp le soir"]
+    assert [line.text for line in parse_ordonnance_text(text, is_drug_name=_known).lines] == [
+        "DOLIPRANE 1000 mg : 1 cp le soir",
+        "Amoxicilline g ; 1 cp matin, midi et soir",
+    ]
+
+
+def test_a_drug_name_in_the_header_is_not_a_drug_line() -> None:
+    # before the list, a surname or a street may be a drug name; after it, an unknown word is none
+    text = "Mme Colchicine Jeanne\nColchicine Paris\nDOLIPRANE 1000 mg : 1 cp le soir\nSignature illisible\n"
+    parsed = parse_ordonnance_text(text, is_drug_name=_known)
+    assert [line.text for line in parsed.lines] == ["DOLIPRANE 1000 mg : 1 cp le soir"]
