@@ -55,7 +55,10 @@ _RULES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
     # "cp/jj" for "cp/j"
     (re.compile(rf"\b({_UNIT_WORDS})/jj\b", re.IGNORECASE), r"\1/j"),
     # "le:soir", "par.jour", "1: fois", "matinet soir": punctuation or a lost space in a schedule
-    (re.compile(r"\b(le|au|par)[:;.,](?=(?:matin|midi|soir|coucher|jour)\b)"), r"\1 "),
+    (re.compile(r"\b(le|au|par)[:;.,]\s*(?=(?:matin|midi|soir|coucher|jour)\b)"), r"\1 "),
+    # "Un. Comprime 3. fois Par jour": stops read after a count
+    (re.compile(r"(?<=\b\d)[.,]\s+(?=fois\b)"), " "),
+    (re.compile(r"\b([Uu]ne?)[.,](?=\s+(?i:comprim|g[ée]l|sachet|cp|ampoule))"), r"\1"),
     (re.compile(r"(?<=\b\d)[:;](?=\s*fois\b)"), ""),
     (re.compile(r"\bmatinet\b"), "matin et"),
     (re.compile(r"\b(le|et|au)\s+soit\b"), r"\1 soir"),  # not "soit 2 cp par jour"

@@ -706,6 +706,15 @@ def _h_qty_per_period(st: _State, m: re.Match[str]) -> None:
         _quantity(st, m, unit)
         _set_hourly(st, hours)
         return
+    _per_period(st, m, unit, rng, days)
+
+
+def _per_period(
+    st: _State, m: re.Match[str], unit: str | None, rng: tuple[float, float] | None, days: float
+) -> None:
+    if rng is None:
+        st.unparsed.append((m.start(), st.original(m.start(), m.end())))
+        return
     if unit in _ACT_UNITS:  # "2 injections par semaine": each unit is an intake
         st.quantities.append(_Qty(m.start(), 1.0, unit, st.original(m.start(), m.end())))
         if days == 1:
@@ -827,7 +836,10 @@ def _h_qphrase(st: _State, m: re.Match[str]) -> None:
     elif m.group("before") is not None:
         pass  # "30 min avant le repas": an instruction
     elif m.group("bu") is not None:
-        _h_bare_duration(st, m)
+        if m.group("u") is not None and m.group("bu") in ("jour", "j"):
+            _per_period(st, m, _unit(m.group("u")), _range(m, "q"), 1.0)  # "1 cp jour": "par" left out
+        else:
+            _h_bare_duration(st, m)
     elif m.group("clock") is not None:
         hour = _qval(m.group("q"))
         if hour is None or hour != int(hour) or hour > 24 or m.group("q_hi"):
