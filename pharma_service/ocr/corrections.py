@@ -101,6 +101,8 @@ _RULES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
     # (a colon or stop only glued on both sides: "Posologie : 20 mg" is left alone)
     (re.compile(r"(?<=[^\W\d_]{3})(?:[!'’]+\s?|[:.])(?=\d+(?:[.,]\d+)?\s?(?:mg|g|µg|ml|UI)\b)"), " "),
     (re.compile(r"(?<=\d)['’‘`!]+(?=\s?(?:mg|g|µg|ml|UI)\b)"), ""),
+    # a weight alone on its line, its "g" cut by the handwriting detector: "62 k", "66 k kg"
+    (re.compile(r"^(\s*\d{2,3})\s*[kK](?:\s+kg)?\s*$"), r"\1 kg"),
     # "un" misread before a unit word ("ur comprimé", "on Comprime", "(n Compi", "Cn sachet"),
     # "midi" between "matin" and "soir"
     (
