@@ -52,8 +52,8 @@ _RULES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
     # a count glued to its unit, a unit glued to "le": "1cple soir", "2 cprle matin"
     (re.compile(r"(?<![\w,.])(\d)(?=(?:cpr?|g[eé]l)(?:le)?\b)"), r"\1 "),
     (re.compile(r"(?<=\b\d )(cpr?|g[eé]l)le\b"), r"\1 le"),
-    # "cp/jj" for "cp/j"
-    (re.compile(rf"\b({_UNIT_WORDS})/jj\b", re.IGNORECASE), r"\1/j"),
+    # "cp/jj" or "cp/i" for "cp/j"
+    (re.compile(rf"\b({_UNIT_WORDS})/(?:jj|i)\b", re.IGNORECASE), r"\1/j"),
     # "le:soir", "par.jour", "1: fois", "matinet soir": punctuation or a lost space in a schedule
     (re.compile(r"\b(le|au|par)[:;.,]\s*(?=(?:matin|midi|soir|coucher|jour)\b)"), r"\1 "),
     # "Un. Comprime 3. fois Par jour": stops read after a count
@@ -90,6 +90,10 @@ _RULES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
     ),
     # "jour" misread after "par" or "fois par": "par jo", "par jur", "Par jou"
     (re.compile(r"\b([Pp]ar)\s*(?:jo|jou|jur|jor|jovr|jouv|jaur)\b"), r"\1 jour"),
+    # ... its "j" read as a "1" or an "i": "par 1 ovr", "Par 10 vr", "par iour"
+    (re.compile(r"\b([Pp]ar)\s+(?:1\s?[o0]\s?[uv]r|i[o0][uv]r)\b"), r"\1 jour"),
+    # a time of day glued to "QSP": "le matinQP 3 mois"
+    (re.compile(r"\b(matin|midi|soir|coucher)(?=Q\.?S?\.?P\b)"), r"\1 "),
     # a unit glued to the count that follows it: "5 mg1 cpr le soir"
     (re.compile(r"(?<=\d)(\s?(?:mg|ml|µg|g))(?=\d\s*(?:cp|cpr|comprim|g[ée]l|sachet)\b)"), r"\1 "),
     # "20 rng" / "20 mq" for "mg"

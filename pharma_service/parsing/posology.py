@@ -952,6 +952,9 @@ _ALTERNATIVES: tuple[tuple[str, _Handler], ...] = (
         rf"(?:\s+(?:par\s+jour|quotidiennes?|dans\s+la\s+journee))?{_E}",
         _h_in_intakes,
     ),
+    # "1 cp fois par jour": the count of "fois" lost (a scan, a hurried hand); the intakes a
+    # day are unknown, not one
+    (rf"{_B}fois\s+(?:par|/)\s*(?:j|jour|24\s*h(?:eures?)?){_E}", _h_unparsed),
     (
         rf"{_B}(?:par|/)\s*(?:j|jour|24\s*h(?:eures?)?){_E}"
         rf"|{_B}(?:quotidien(?:ne)?s?(?:ment)?|journalier(?:e|s)?|au\s+quotidien){_E}",
