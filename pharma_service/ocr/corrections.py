@@ -65,6 +65,17 @@ _RULES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
     (re.compile(r"\b[fi]ous(?=\s+les\s+(?:jours|mois|semaines|\d))"), "tous"),
     # "mg -1-1-1": the dash of an inline posology lost its space
     (re.compile(r"(?<=[a-zà-ÿ.])\s-(?=\d-\d-\d\b)"), " - "),
+    # a lost list number read as a letter and a stop before a drug and its strength:
+    # "À. VASTAREL 20 mg" (not "M. DUPONT": no strength follows a name)
+    (
+        re.compile(
+            r"^(\s*(?:[-•*]\s+)?)[A-ZÀ-Ý]\.\s+(?=[A-Z]{3,}[A-Z -]*\s\d+(?:[.,]\d+)?\s?(?:mg|g|µg|ml|UI)\b)"
+        ),
+        r"\1",
+    ),
+    # a count followed by a speck read as a stop, which makes it a list number: "1. cp le
+    # matin" under its drug (no drug is named "cp" or "comprimé")
+    (re.compile(rf"^(\s*\d)[.,]\s+(?=(?i:{_UNIT_WORDS})\b)"), r"\1 "),
     # a period read between a number and a word: "QSP 3.mois", "1.cp"
     (re.compile(r"(?<=\d)\.(?=[^\W\d_])"), " "),
     # "cp/)" or "cp/]" for "cp/j"
