@@ -690,6 +690,10 @@ def _quantity(st: _State, m: re.Match[str], unit: str | None, bare: bool = False
     if "half" in m.re.groupindex and m.group("half"):
         value += 0.5
     text = st.original(m.start(), m.end())
+    if bare and value == 0:
+        # a lone "0" (a speck, a lost schedule "1-0-0") is no dose of nothing
+        st.unparsed.append((m.start(), text))
+        return
     st.quantities.append(_Qty(m.start(), value, unit, text, bare, m.end(), ranged=rng[0] != rng[1]))
 
 

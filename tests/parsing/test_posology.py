@@ -144,6 +144,8 @@ CASES: list[tuple[str, list[Strength], Exp]] = [
     ("1 cp 7 jours", [], Exp(1, None, dur=7)),
     # the count of "fois" lost: the intakes a day are unknown, not one
     ("1 cp fois par jour", [], Exp(1, None)),
+    # a lone "0" read from a speck is no dose
+    ("1 cp/j QSP 3 mois ; 0", [], Exp(1, 1, dur=90)),
     ("2 sachets par jour", mg(5), Exp(None, None, dose=(10, "mg"))),
     ("2 cp par jour matin et soir", mg(5), Exp(1, 2, times=("matin", "soir"), dose=(10, "mg"))),
     ("1 patch par jour", [], Exp(1, 1)),
