@@ -103,6 +103,10 @@ _RULES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
     (re.compile(r"\b([Pp]ar)\s*(?:jo|jou|jur|jor|jovr|jouv|jaur)\b"), r"\1 jour"),
     # ... its "j" read as a "1" or an "i": "par 1 ovr", "Par 10 vr", "par iour"
     (re.compile(r"\b([Pp]ar)\s+(?:1\s?[o0]\s?[uv]r|i[o0][uv]r)\b"), r"\1 jour"),
+    # "cp/j" glued to "QSP", a unit glued to its schedule by a stop: "1 cp/jQSP 3 mois",
+    # "2,5 mg.1-0-0"
+    (re.compile(r"(?<=/j)(?=Q\.?S?\.?P\b)"), " "),
+    (re.compile(r"(?<=\d)(\s?(?:mg|ml|µg|UI))[.,:](?=\d(?:-\d){2,3}\b)"), r"\1 "),
     # a time of day glued to "QSP": "le matinQP 3 mois"
     (re.compile(r"\b(matin|midi|soir|coucher)(?=Q\.?S?\.?P\b)"), r"\1 "),
     # a unit glued to the count that follows it: "5 mg1 cpr le soir"

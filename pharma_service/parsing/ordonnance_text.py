@@ -515,6 +515,10 @@ def _parse(text: str, is_drug_name: DrugNameTest | None = None) -> ParsedOrdonna
             continue
 
         marker = _NUMBERED.match(line) or _BULLET.match(line)
+        if marker is not None and marker.re is _BULLET:
+            body = line[marker.end() :].strip()
+            if _not_posology(body, fold_keep_length(body)):
+                marker = None  # "- Tél. 05 56 ...": a speck read as a bullet before a header line
         if marker is not None:
             number = int(marker.group(1)) if marker.re is _NUMBERED else None
             current = _Drug(number, line[marker.end() :].strip(), indent, ald)

@@ -256,6 +256,8 @@ def test_pdf_text_lines_have_no_box() -> None:
         ("1 Cp 2 fois par 1 ovr QSP 3 mois", "1 Cp 2 fois par jour QSP 3 mois"),
         ("1 cp Par 10 vr", "1 cp Par jour"),
         ("1 cpr le matinQP 3 mois", "1 cpr le matin QP 3 mois"),
+        ("1 cp/jQSP 3 mois", "1 cp/j QSP 3 mois"),
+        ("Cardensiel 2,5 mg.1-0-0 a renouveler", "Cardensiel 2,5 mg 1-0-0 a renouveler"),
         ("  66 k kg", "  66 kg"),
         ("ur comprimé matin, midi et soir", "un comprimé matin, midi et soir"),
         ("on Comprime le Soir QSP 3 mois", "un Comprime le Soir QSP 3 mois"),

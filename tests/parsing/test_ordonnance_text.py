@@ -528,3 +528,10 @@ def test_a_drug_name_in_the_header_is_not_a_drug_line() -> None:
     text = "Mme Colchicine Jeanne\nColchicine Paris\nDOLIPRANE 1000 mg : 1 cp le soir\nSignature illisible\n"
     parsed = parse_ordonnance_text(text, is_drug_name=_known)
     assert [line.text for line in parsed.lines] == ["DOLIPRANE 1000 mg : 1 cp le soir"]
+
+
+def test_a_speck_read_as_a_bullet_before_a_header_line_makes_no_drug() -> None:
+    parsed = parse_ordonnance_text(
+        "Dr Sophie DURAND\n  - Tél. 05 56 23 18 62\nM. Petit, 74 ans\n- DOLIPRANE 1000 mg : 1 cp le soir\n"
+    )
+    assert [line.text for line in parsed.lines] == ["DOLIPRANE 1000 mg : 1 cp le soir"]
