@@ -101,6 +101,10 @@ _RULES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
     ),
     # "jour" misread after "par" or "fois par": "par jo", "par jur", "Par jou"
     (re.compile(r"\b([Pp]ar)\s*(?:jo|jou|jur|jor|jovr|jouv|jaur)\b"), r"\1 jour"),
+    # "par" with its "r" misread: "paï jour"
+    (re.compile(r"\b([Pp]a)[ïîi](?=\s+jour\b)"), r"\1r"),
+    # "gél" with its "g" read as a "d", glued to its count: "1dél si diarrhée"
+    (re.compile(r"(?<![\w.,])(\d)\s?dél\b"), r"\1 gél"),
     # ... its "j" read as a "1" or an "i": "par 1 ovr", "Par 10 vr", "par iour"
     (re.compile(r"\b([Pp]ar)\s+(?:1\s?[o0]\s?[uv]r|i[o0][uv]r)\b"), r"\1 jour"),
     # "cp/j" glued to "QSP", a unit glued to its schedule by a stop: "1 cp/jQSP 3 mois",
