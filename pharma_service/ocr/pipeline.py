@@ -737,9 +737,15 @@ def reread_patient_facts(
             for w in again
         ]
     out = list(lines)
-    for (index, first, end), words in replaced.items():
+    # right to left on each line, so that a replacement does not shift the next one's words;
+    # a span overlapping one already replaced is left as read
+    applied: dict[int, int] = {}  # line -> first word replaced so far
+    for (index, first, end), words in sorted(replaced.items(), reverse=True):
+        if end > applied.get(index, len(lines[index].words)):
+            continue
         old = out[index].words
         out[index] = OcrLine([*old[:first], *words, *old[end:]])
+        applied[index] = first
     return out
 
 

@@ -513,3 +513,23 @@ def test_tesseract_alone_replaces_a_doubtful_age_only_when_surer() -> None:
     lines = _header(("89 ans", 82.0))
     assert reread_patient_facts(lines, page, _Reader("85 ans", 96.0))[0].text == "85 ans"
     assert reread_patient_facts(lines, page, _Reader("85 ans", 70.0))[0].text == "89 ans"
+
+
+def test_two_broken_facts_on_one_line_are_both_mended() -> None:
+    page = Image.new("L", (2480, 3508), 255)
+    lines = _header(("ee ans , 7Z kg", 60.0))
+
+    class _ByCrop:
+        name = "stub"
+
+        def __init__(self) -> None:
+            self.answers = iter(["80ans", "72 kg"])  # one word for two: the next span shifts
+
+        def read(self, image: Image.Image) -> list[OcrLine]:
+            text = next(self.answers)
+            return [OcrLine([Word(t, 79.0, (10, 10, 50, 40)) for t in text.split()])]
+
+        def orientation(self, image: Image.Image) -> int | None:
+            return 0
+
+    assert reread_patient_facts(lines, page, None, _ByCrop())[0].text == "80ans , 72 kg"
