@@ -211,21 +211,24 @@ class LexiconDecoder:
 
     def greedy(self, probs: np.ndarray) -> str:
         """The recogniser's best character per slice, without the lexicon."""
+        return "".join(self._greedy(probs)[1])
+
+    def _greedy(self, probs: np.ndarray) -> tuple[np.ndarray, list[str]]:
+        """The slices where the best character changes (blanks and repeats collapsed), and
+        those characters."""
         best = probs.argmax(axis=1)
         keep = (best != 0) & np.concatenate(([True], best[1:] != best[:-1]))
-        return "".join(self.charset[i] for i in best[keep])
+        frames = np.flatnonzero(keep)
+        return frames, [self.charset[i] for i in best[frames]]
 
     def decode(self, probs: np.ndarray, *, after_number: bool = False, before_unit: bool = False) -> Decoded:
         """``probs``: (slices, classes) softmax output of the recogniser for one crop;
         ``after_number``: the crop follows a number on its text line ("25" | "mo");
         ``before_unit``: the next crop on the line starts with a unit word ("T" | "cp")."""
-        best = probs.argmax(axis=1)
-        keep = (best != 0) & np.concatenate(([True], best[1:] != best[:-1]))
-        frames = np.flatnonzero(keep)
-        chars = [self.charset[i] for i in best[frames]]
+        frames, chars = self._greedy(probs)
         if not chars:
             return Decoded("", 0.0, 0)
-        score = float(probs[frames, best[frames]].mean())
+        score = float(probs[frames].max(axis=1).mean())
         text = "".join(chars)
         if self.lexicon is None:
             return Decoded(text, score, 0)

@@ -25,7 +25,12 @@ from pharma_service.ocr.engine import Box, OcrEngine, OcrFailed, OcrLine, Tesser
 from pharma_service.ocr.handwriting import SECOND_READING_BELOW
 from pharma_service.ocr.layout import PageGeometry, PlacedLine, place_lines, text_lines
 from pharma_service.ocr.preprocess import otsu_threshold, prepare, rotate, true_runs
-from pharma_service.parsing.ordonnance_text import DrugNameTest, ParsedOrdonnance, parse_ordonnance_text
+from pharma_service.parsing.ordonnance_text import (
+    DrugNameTest,
+    ParsedOrdonnance,
+    parse_ordonnance_text,
+    read_date,
+)
 from pharma_service.service import Engine, analyse_request
 
 # A line below this confidence (0-1: the lower of OCR and drug-name match) goes to a human.
@@ -649,7 +654,6 @@ def _crop_alone(gray: Image.Image, crop_box: Box, others: list[Box]) -> Image.Im
 # A number before "ans" or "kg" read below this confidence (0-100) is read again.
 FACT_CONFIDENCE = 90.0
 _AGE_OR_WEIGHT = re.compile(r"^(\d{2,3})\s*(ans|kg)$", re.IGNORECASE)
-_DATE_WORD = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{2}|\d{4})$")
 # a date with a digit misread: two or three groups of digits joined by "/", 6 to 8 digits
 _BROKEN_DATE = re.compile(r"^(?=(?:\D*\d){6,8}\D*$)\d{1,4}/\d{1,4}(?:/\d{2,4})?[.,]?$")
 _BIRTH_WORD = re.compile(r"^(?:naissance|n[ée]e?|n[ée]\(e\))$", re.IGNORECASE)
@@ -684,11 +688,11 @@ def reread_patient_facts(
                 j = i + 1
                 while j < len(words) and words[j].text.strip(".,:;").lower() in ("", "le", "du", ":"):
                     j += 1
-                if j < len(words) and _real_date(words[j].text) is None:
-                    targets.append((index, j, len(words), "date"))
+                if j < len(words) and read_date(words[j].text, birth=True) is None:
+                    targets.append((index, j, len(words), "birth_date"))
             elif (
                 _BROKEN_DATE.match(word.text)
-                and _real_date(word.text) is None
+                and read_date(word.text) is None
                 and (i == 0 or not _BIRTH_WORD.match(words[i - 1].text.lower()))
             ):
                 targets.append((index, i, i + 1, "date"))  # "le 0142/2026", "25/09/2625"
@@ -726,7 +730,7 @@ def reread_patient_facts(
             whole = _AGE_OR_WEIGHT.match(text)
             if whole is None or whole.group(2).lower() != before[-1].text.strip(".,:;").lower():
                 continue
-        elif _real_date(text) is None:
+        elif read_date(text, birth=kind == "birth_date") is None:
             continue
         if not other_engine and _digit_confidence(again) <= _digit_confidence(before):
             continue
@@ -747,20 +751,6 @@ def reread_patient_facts(
         out[index] = OcrLine([*old[:first], *words, *old[end:]])
         applied[index] = first
     return out
-
-
-def _real_date(text: str) -> dt.date | None:
-    m = _DATE_WORD.match(text.strip(".,:;"))
-    if m is None:
-        return None
-    day, month, year = (int(g) for g in m.groups())
-    if year < 100:
-        year += 1900 if year > dt.date.today().year % 100 else 2000
-    try:
-        found = dt.date(year, month, day)
-    except ValueError:
-        return None
-    return found if 1900 <= found.year <= dt.date.today().year else None
 
 
 def _digit_confidence(words: list[Word]) -> float:

@@ -112,8 +112,8 @@ def _flatten_background(prepared: Prepared) -> None:
     if high - low < UNEVEN_BACKGROUND:
         return
     # OpenCV's bilinear resize: within one grey level of Pillow's, 10x faster on an A4 page
-    bg_full = _opencv().resize(np.asarray(background), gray.size, interpolation=_opencv().INTER_LINEAR)
-    bg_full = bg_full.astype(np.float32)
+    cv2 = _opencv()
+    bg_full = cv2.resize(np.asarray(background), gray.size, interpolation=cv2.INTER_LINEAR).astype(np.float32)
     # page * 255 // background, in float32 (integer division is not vectorised): the
     # quotient is at least 1/255 from the next integer, far above float32 rounding, so the
     # truncation gives the same grey levels.

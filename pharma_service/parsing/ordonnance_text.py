@@ -36,7 +36,7 @@ from pharma_service.parsing.posology import (
     split_prescription_line,
 )
 
-__all__ = ["DrugNameTest", "ParsedOrdonnance", "RawDrugLine", "parse_ordonnance_text"]
+__all__ = ["DrugNameTest", "ParsedOrdonnance", "RawDrugLine", "parse_ordonnance_text", "read_date"]
 
 # A real ordonnance is a few kilobytes; more is not an ordonnance and only costs time.
 _MAX_CHARS = 100_000
@@ -117,6 +117,16 @@ def _date(m: re.Match[str], birth: bool) -> dt.date | None:
     if not 1880 <= value.year <= dt.date.today().year + 1:
         return None
     return value
+
+
+_WHOLE_DATE = re.compile(rf"\s*{_DATE}[.,:;]?\s*$")
+
+
+def read_date(text: str, *, birth: bool = False) -> dt.date | None:
+    """``text`` as one date the way an ordonnance is read ("24/08/1935", "1er mai 2025"), or
+    None when it is not one, or an impossible one (a year 2625)."""
+    m = _WHOLE_DATE.match(fold_keep_length(text))
+    return _date(m, birth=birth) if m else None
 
 
 # --------------------------------------------------------------------------- patient facts

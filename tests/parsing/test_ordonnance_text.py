@@ -13,6 +13,7 @@ from pharma_service.parsing.ordonnance_text import (
     RawDrugLine,
     _parse,
     parse_ordonnance_text,
+    read_date,
 )
 from pharma_service.parsing.posology import parse_posology
 
@@ -535,3 +536,20 @@ def test_a_speck_read_as_a_bullet_before_a_header_line_makes_no_drug() -> None:
         "Dr Sophie DURAND\n  - Tél. 05 56 23 18 62\nM. Petit, 74 ans\n- DOLIPRANE 1000 mg : 1 cp le soir\n"
     )
     assert [line.text for line in parsed.lines] == ["DOLIPRANE 1000 mg : 1 cp le soir"]
+
+
+@pytest.mark.parametrize(
+    ("text", "birth", "expected"),
+    [
+        ("24/08/1935", True, date(1935, 8, 24)),
+        ("01/02/2026.", False, date(2026, 2, 1)),
+        ("1er mai 2025", False, date(2025, 5, 1)),
+        ("06/11/47", True, date(1947, 11, 6)),
+        ("25/09/2625", False, None),  # a year misread
+        ("0142/2026", False, None),
+        ("24/13/1935", True, None),
+        ("le 24/08/1935", False, None),  # not a date alone
+    ],
+)
+def test_a_word_reads_as_a_date_only_when_it_is_one(text: str, birth: bool, expected: date | None) -> None:
+    assert read_date(text, birth=birth) == expected
