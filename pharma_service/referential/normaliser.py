@@ -165,8 +165,10 @@ _POSOLOGY_START = re.compile(
     r"pendant|qsp|si\s+(?:besoin|douleur|fi[eè]vre)|toutes\s+les|tous\s+les)\b)",
     re.IGNORECASE,
 )
+# "80 000 UI": thousands in groups of three, read as one number as the posology parser does
 _STRENGTH = re.compile(
-    r"(?<![\w.,])(\d+(?:[.,]\d+)?)\s*(mg|g|µg|μg|mcg|microgrammes?|ui|u\.i\.|%|mmol)(?![a-z])",
+    r"(?<![\w.,])(\d{1,3}(?: \d{3})+|\d+(?:[.,]\d+)?)\s*"
+    r"(mg|g|µg|μg|mcg|microgrammes?|ui|u\.i\.|%|mmol)(?![a-z])",
     re.IGNORECASE,
 )
 _UNIT_NORMAL = {
@@ -553,7 +555,8 @@ def _drug_segment(text: str) -> str:
 def _strengths(segment: str) -> list[Strength]:
     found = []
     for value, unit in _STRENGTH.findall(segment):
-        found.append(Strength(value=float(value.replace(",", ".")), unit=_UNIT_NORMAL[unit.lower()]))
+        number = float(value.replace(" ", "").replace(",", "."))
+        found.append(Strength(value=number, unit=_UNIT_NORMAL[unit.lower()]))
     return found
 
 

@@ -29,6 +29,10 @@ def _line(engine: Engine, text: str):  # type: ignore[no-untyped-def]
         ("furosémide 40 mg 1-0-0", ["furosemide"], [40]),
         ("ACIDE ACETYLSALICYLIQUE 75 mg", ["acide acetylsalicylique"], [75]),
         ("bisoprolol 2,5 mg", ["bisoprolol"], [2.5]),
+        # thousands written in groups of three are one number, not "000 UI"
+        ("CHOLECALCIFEROL 80 000 UI", ["cholecalciferol"], [80000]),
+        ("cholécalciférol 100000 UI", ["cholecalciferol"], [100000]),
+        ("DOLIPRANE 1 000 mg", ["paracetamol"], [1000]),
     ],
 )
 def test_known_lines_resolve_to_their_substances(engine: Engine, text: str, keys, strengths) -> None:  # type: ignore[no-untyped-def]
@@ -41,6 +45,14 @@ def test_known_lines_resolve_to_their_substances(engine: Engine, text: str, keys
         if value is None:
             continue
         assert strength is not None and strength.value == pytest.approx(value), (key, strength)
+
+
+def test_thousands_strength_picks_that_product_and_scales_the_posology(engine: Engine) -> None:
+    zymad = _line(engine, "ZYMAD 80 000 UI")
+    assert zymad.product is not None and "80 000 UI" in zymad.product.name
+    monthly = _line(engine, "CHOLECALCIFEROL 80 000 UI 1 ampoule par mois")
+    assert monthly.posology is not None and monthly.posology.daily_dose is not None
+    assert monthly.posology.daily_dose.value == pytest.approx(80000 / 30, rel=1e-3)
 
 
 def test_substances_carry_atc_codes(engine: Engine) -> None:
