@@ -10,7 +10,9 @@ fuzzy step). Both go through the same text parser, so the difference is the OCR 
 
 Scores, over the drug lines of the ground truth (datasets/ocr/ truth.jsonl):
 - drug line right: a line read resolves to exactly the substances of the truth line;
-- posology right: that line's units per intake and intakes per day equal the truth's;
+- posology right: that line's units per intake and intakes per day equal the truth's, or
+  its dose in the strength's unit equals the truth's units times the strength ("units
+  only" is the strict count: 40 mg once a day for a 40 mg tablet is counted wrong there);
 - patient: age, sex and weight (when printed) equal the truth's.
 Time: per page, the pipeline against raw Tesseract (`image_to_data`) on the same page.
 """
@@ -161,6 +163,7 @@ def summarise(rows: list[dict[str, Any]], args: argparse.Namespace) -> str:
         return {
             "drug lines right": 100 * sum(s["drugs_right"] for s in scored) / lines,
             "posologies right": 100 * sum(s["posologies_right"] for s in scored) / lines,
+            "posologies right, units only": 100 * sum(s["posologies_right_strict"] for s in scored) / lines,
             "ages right": 100 * sum(s["age_right"] for s in scored) / len(scored),
             "sexes right": 100 * sum(s["sex_right"] for s in scored) / len(scored),
             "weights right": 100 * sum(weights) / max(1, len(weights)),
