@@ -430,6 +430,7 @@ class _State:
     maxes: list[_Max] = field(default_factory=list)
     duration: float | None = None
     unit_words: list[str] = field(default_factory=list)
+    unit_word_starts: list[int] = field(default_factory=list)
     local_strength: tuple[float, str] | None = None
     single: _Single | None = None  # "en dose unique", "en prise unique"
     meal_pos: list[int] = field(default_factory=list)  # where "à chaque repas" put three slots
@@ -746,6 +747,17 @@ def _h_unit_word(st: _State, m: re.Match[str]) -> None:
     unit = _unit(m.group(0))
     if unit:
         st.unit_words.append(unit)
+        st.unit_word_starts.append(m.start())
+
+
+def _count_unread(st: _State) -> bool:
+    """A word left unread just before a unit word: the count was there ("V2 comprimé")."""
+    return any(
+        not st.orig[pos + len(text) : start].strip()
+        for pos, text in st.unparsed
+        for start in st.unit_word_starts
+        if start >= pos + len(text)
+    )
 
 
 # --------------------------------------------------------------------------- scanner
@@ -1565,6 +1577,7 @@ def _build(st: _State, strengths: Sequence[Strength], prefix: list[tuple[float, 
         and len(prefix) == 1
         and len(simple_prefix) == 1
         and (has_schedule or st.as_needed)
+        and not _count_unread(st)
     ):
         quantities = [_Qty(-1, simple_prefix[0][0], simple_prefix[0][1], "")]
 

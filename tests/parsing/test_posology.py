@@ -625,6 +625,18 @@ def test_strength_alone_has_no_schedule() -> None:
     assert parse_posology("SIMVASTATINE 40 mg").intakes_per_day is None
 
 
+def test_the_strength_is_not_the_dose_when_a_count_was_there_but_unread() -> None:
+    # "V2 Comprimé": a half read as "V2"; taking the whole 5 mg would double the dose
+    unread = parse_posology("CORTANCYL 5 mg V2 comprimé le soir")
+    assert unread.units_per_intake is None and unread.intakes_per_day == 1
+    assert unread.unparsed == ["V2"]
+    assert parse_posology("CORTANCYL 5 mg X cp le soir").units_per_intake is None
+    # without a unit word after it, an unread word is not a count: the strength is the dose
+    assert parse_posology("Amoxicilline 1 g matin et soir").units_per_intake == 1
+    assert parse_posology("Amoxicilline 1 g bien matin et soir").units_per_intake == 1
+    assert parse_posology("ZOLOFT 50 mg gele 1 fois par jour").units_per_intake == 50
+
+
 def test_frequency_without_period_is_not_guessed() -> None:
     p = parse_posology("1 cp 3 fois")
     assert p.intakes_per_day is None
