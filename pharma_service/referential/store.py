@@ -136,6 +136,9 @@ class Referential:
                     f"substance {canonical!r}"
                 )
             synonyms[extra_key] = canonical
+        # A name of two letters is a common word: "or" (gold) would match "6 par 1 or", an OCR
+        # reading of "6 par jour". Such a substance is found through its products' names.
+        synonyms = {name: key for name, key in synonyms.items() if len(name) > 2}
 
         components: dict[str, list[Component]] = defaultdict(list)
         for cis, key, value, unit, salt_value, salt_unit in comp_df.select(

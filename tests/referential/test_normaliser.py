@@ -139,3 +139,10 @@ def test_a_name_split_in_two_by_the_ocr_is_found_with_less_confidence(
 )
 def test_a_name_and_the_word_after_it_are_not_joined(engine: Engine, text: str, keys: list[str]) -> None:
     assert [s.key for s in _line(engine, text).substances] == keys
+
+
+def test_a_two_letter_substance_name_is_not_matched_as_a_word(engine: Engine) -> None:
+    # "or" (gold) is a French word and an OCR reading of "jour": only its product names it
+    line = _line(engine, "Loperamide 2 mg 1 gél si diarrhée, maximum 6 par 1 or")
+    assert [s.key for s in line.substances] == ["loperamide"]
+    assert [s.key for s in _line(engine, "GRANIONS D'OR 0,20 mg/2 ml").substances] == ["or"]
