@@ -16,16 +16,19 @@ Three things help on script (dev corpus, seed 5, DkgHandwriting pages: drug line
 the recogniser's probabilities are decoded with a lexicon (ocr.lexicon); a unit after a
 number is read again from a taller box, since the detector cuts descenders ("mg" read
 "M"); and ink on a line that no detected group covers is read too, since the detector
-misses thin marks such as a "1" written as a single stroke.
+misses thin marks such as a "1" written as a single stroke. Such a stroke, which the
+recogniser reads as nothing alone, is read with the word after it; a group boxed with the
+loops of its neighbour lines is read from its own line of script (ink_core).
 """
 
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import os
 import re
 import statistics
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -53,6 +56,13 @@ CONFIDENCE_CAP = 79.0
 # instead read worse (neighbour lines creep in).
 UNIT_GROWTH = 0.6
 OVERLAP_SHARE = 0.5
+# A group taller than this many times the page's median group holds loops of its neighbour
+# lines and is read from its core (ink_core): dev pages, "1 gélule si douleur" read "" -> right.
+TALL_BOX = 1.6
+CORE_SHARE = 0.4
+CORE_MARGIN = 0.5
+# A mark narrower than this many times its height, read as nothing, is a lone stroke
+STROKE_WIDTH = 0.6
 INK_LEVEL = 128  # the page reaches this reader binarised (preprocess.prepare)
 RECOGNITION_BATCH = 6  # crops of similar width per recogniser run, as rapidocr does
 
@@ -115,8 +125,11 @@ class PaddleReader:
         # where the page's text begins: the left of most lines, not of a speck in the margin
         starts = sorted(row[0][0] for row in rows)
         margin = starts[len(starts) // 10]
+        typical = statistics.median(b[3] - b[1] for b in boxes)
+        rows = [[ink_core(b, ink) if b[3] - b[1] > TALL_BOX * typical else b for b in row] for row in rows]
         for row in rows:
-            row += uncovered_ink(row, ink, margin)
+            others = [b for other in rows if other is not row for b in other]
+            row += uncovered_ink(row, ink, margin, others)
             row.sort(key=lambda b: b[0])
         boxes = [b for row in rows for b in row]
         probs = dict(
@@ -130,6 +143,7 @@ class PaddleReader:
             lexicon = self.lexicon() if callable(self.lexicon) else self.lexicon
             self._decoder = LexiconDecoder(recognise.postprocess_op.character, lexicon)
         decoder = self._decoder
+        rows = self._strokes_with_next_group(rows, probs, page, recognise, decoder)
         lines = []
         for row in rows:
             words: list[Word] = []
@@ -149,6 +163,50 @@ class PaddleReader:
             if words:
                 lines.append(OcrLine(words))
         return lines
+
+    def _strokes_with_next_group(
+        self, rows: list[list[Box]], probs: dict[Box, Any], page: Any, recognise: Any, decoder: LexiconDecoder
+    ) -> list[list[Box]]:
+        """A narrow mark read as nothing is read again joined to the group after it.
+
+        Alone, the single stroke of a handwritten "1" is too thin for the recogniser, which
+        reads nothing; with the next word it reads "1 Cpr". ``probs`` gains the joined boxes.
+        """
+        joined: dict[tuple[int, int], Box] = {}
+        for r, row in enumerate(rows):
+            for k, (box, after) in enumerate(itertools.pairwise(row)):
+                height = box[3] - box[1]
+                if (
+                    box[2] - box[0] < STROKE_WIDTH * height
+                    and after[0] - box[2] < height
+                    and not decoder.greedy(probs[box]).strip()
+                    and (r, k - 1) not in joined
+                ):
+                    joined[r, k] = (box[0], min(box[1], after[1]), after[2], max(box[3], after[3]))
+        if not joined:
+            return rows
+        boxes = list(joined.values())
+        probs.update(
+            zip(
+                boxes,
+                self._probabilities(recognise, [page[b[1] : b[3], b[0] : b[2]] for b in boxes]),
+                strict=True,
+            )
+        )
+        out = []
+        for r, row in enumerate(rows):
+            kept: list[Box] = []
+            skip = False
+            for k, box in enumerate(row):
+                if skip:
+                    skip = False
+                elif (r, k) in joined:
+                    kept.append(joined[r, k])
+                    skip = True
+                else:
+                    kept.append(box)
+            out.append(kept)
+        return out
 
     def _probabilities(self, recognise: Any, crops: list[Any]) -> list[Any]:
         """The recogniser's character probabilities for each crop (rapidocr's batching and scaling)."""
@@ -171,14 +229,18 @@ class PaddleReader:
         return None  # the page is turned upright by the pipeline before it gets here
 
 
-def uncovered_ink(row: list[Box], ink: Any, margin: int | None = None) -> list[Box]:
+def uncovered_ink(
+    row: list[Box], ink: Any, margin: int | None = None, others: Sequence[Box] = ()
+) -> list[Box]:
     """Boxes around ink on a text line that no detected group covers.
 
     The detector misses thin marks between or before words: the "1" of "1 cp", written as a
     single stroke, the ":" before a posology, a "kg" after the weight. Ink in the line's
     band, left of its first group (within a few line heights), between its groups or right
     of its last, is boxed for the recogniser. Marks shorter than a third of the band
-    (specks, the tail of a letter from the line above) are left out.
+    (specks, the tail of a letter from the line above) are left out. Ink inside the groups
+    of other lines (``others``) is theirs: a stray group the detector put in a row of its
+    own (a descender) would otherwise copy the whole line above it.
     """
     import numpy as np
 
@@ -196,6 +258,8 @@ def uncovered_ink(row: list[Box], ink: Any, margin: int | None = None) -> list[B
     band = ink[top:bottom, left:right].copy()
     for b in row:
         band[:, max(0, b[0] - left) : max(0, b[2] - left)] = False
+    for b in others:
+        band[max(0, b[1] - top) : max(0, b[3] - top), max(0, b[0] - left) : max(0, b[2] - left)] = False
     columns = band.sum(axis=0) >= 2
     found = []
     pad = height // 6
@@ -212,6 +276,27 @@ def uncovered_ink(row: list[Box], ink: Any, margin: int | None = None) -> list[B
             )
         )
     return found
+
+
+def ink_core(box: Box, ink: Any) -> Box:
+    """The box cut down to its line of script and a margin above and below.
+
+    A group boxed much taller than the page's others holds the loops of the line above or
+    below ("1 gélule si douleur" under the "g" of "Topalgic 50 mg"), and the recogniser
+    then reads nothing of it. The core is where the rows hold at least CORE_SHARE of the
+    densest row's ink; CORE_MARGIN times its height is kept on each side for ascenders
+    and descenders.
+    """
+    import numpy as np
+
+    left, top, right, bottom = box
+    profile = ink[top:bottom, left:right].sum(axis=1)
+    if profile.size == 0 or profile.max() == 0:
+        return box
+    dense = np.flatnonzero(profile >= CORE_SHARE * profile.max())
+    core_top, core_bottom = top + int(dense[0]), top + int(dense[-1]) + 1
+    grow = int(CORE_MARGIN * (core_bottom - core_top))
+    return (left, max(top, core_top - grow), right, min(bottom, core_bottom + grow))
 
 
 def _cut_unit(text: str) -> bool:

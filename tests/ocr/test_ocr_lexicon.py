@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from pharma_service.ocr.handwriting import PaddleReader, text_rows, uncovered_ink
+from pharma_service.ocr.handwriting import PaddleReader, ink_core, text_rows, uncovered_ink
 from pharma_service.ocr.lexicon import Lexicon, LexiconDecoder, ctc_log_likelihood
 from pharma_service.referential.store import Referential
 
@@ -152,6 +152,59 @@ def test_a_first_word_the_detector_missed_is_boxed_back_to_the_page_margin() -> 
     assert all(box[0] > 400 for box in found)
     (box,) = uncovered_ink(row, ink, margin=120)
     assert box[0] <= 120 and box[2] >= 400
+
+
+def test_ink_inside_another_lines_group_is_not_boxed_again() -> None:
+    # a stray group in a row of its own, just under "Seroplex 10 mg": its band crosses the
+    # line above, whose ink belongs to that line's group
+    ink = np.zeros((400, 1200), dtype=bool)
+    above = (100, 60, 500, 150)
+    ink[70:148, 100:500] = True
+    stray = [(600, 120, 660, 180)]
+    ink[125:175, 600:660] = True
+    assert uncovered_ink(stray, ink) != []  # without the other line's group, its ink is boxed
+    assert uncovered_ink(stray, ink, others=[above]) == []
+
+
+def test_a_tall_group_is_cut_down_to_its_line_of_script() -> None:
+    ink = np.zeros((300, 800), dtype=bool)
+    ink[120:180, 50:750] = True  # the written line
+    ink[0:40, 100:110] = ink[250:290, 300:310] = True  # loops of the lines above and below
+    left, top, right, bottom = ink_core((0, 0, 800, 300), ink)
+    assert (left, right) == (0, 800)
+    assert 80 <= top < 120 and 180 < bottom <= 220
+    # a group that is all script keeps its height
+    assert ink_core((50, 120, 750, 180), ink) == (50, 120, 750, 180)
+
+
+def test_a_lone_stroke_read_as_nothing_is_read_with_the_next_group() -> None:
+    decoder = LexiconDecoder(CHARSET, None)
+    stroke, word, far = (100, 100, 120, 160), (150, 100, 260, 160), (700, 100, 800, 160)
+    read = {
+        stroke: _slices([{}]),
+        word: _slices([{"c": 0.9}, {"p": 0.9}]),
+        far: _slices([{}]),
+        (100, 100, 260, 160): _slices([{"1": 0.9}, {" ": 0.9}, {"c": 0.9}, {"p": 0.9}]),
+    }
+    reader = PaddleReader()
+    crops: list[tuple[int, int]] = []
+
+    def probabilities(recognise: object, images: list[np.ndarray]) -> list[np.ndarray]:
+        crops.extend(image.shape[:2] for image in images)
+        return [read[(100, 100, 260, 160)] for _ in images]
+
+    reader._probabilities = probabilities  # type: ignore[method-assign]
+    page = np.zeros((300, 900, 3), dtype=np.uint8)
+    probs = {box: read[box] for box in (stroke, word, far)}
+    rows = reader._strokes_with_next_group([[stroke, word], [far]], probs, page, None, decoder)
+    assert rows == [[(100, 100, 260, 160)], [far]]
+    assert crops == [(60, 160)]  # only the joined crop is read again
+    assert decoder.greedy(probs[(100, 100, 260, 160)]) == "1 cp"
+    # a mark read as something, or a group too far away, stays as it is
+    probs[stroke] = _slices([{"1": 0.9}])
+    assert reader._strokes_with_next_group([[stroke, word]], probs, page, None, decoder) == [[stroke, word]]
+    probs[stroke] = _slices([{}])
+    assert reader._strokes_with_next_group([[stroke, far]], probs, page, None, decoder) == [[stroke, far]]
 
 
 def test_nothing_is_boxed_when_the_groups_cover_the_ink() -> None:
