@@ -36,7 +36,7 @@ from typing import Any
 from PIL import Image
 
 from pharma_service.ocr.engine import Box, OcrLine, OcrUnavailable, Word
-from pharma_service.ocr.lexicon import AFTER_NUMBER, Lexicon, LexiconDecoder, looks_like_unit_word
+from pharma_service.ocr.lexicon import AFTER_NUMBER, Decoded, Lexicon, LexiconDecoder, looks_like_unit_word
 from pharma_service.ocr.preprocess import true_runs
 from pharma_service.referential.store import Referential
 
@@ -61,8 +61,10 @@ OVERLAP_SHARE = 0.5
 TALL_BOX = 1.6
 CORE_SHARE = 0.4
 CORE_MARGIN = 0.5
-# A mark narrower than this many times its height, read as nothing, is a lone stroke
+# A mark narrower than this many times its height, read as nothing, is a lone stroke; it is
+# read again with this many heights of the group after it
 STROKE_WIDTH = 0.6
+STROKE_CONTEXT = 4
 INK_LEVEL = 128  # the page reaches this reader binarised (preprocess.prepare)
 RECOGNITION_BATCH = 6  # crops of similar width per recogniser run, as rapidocr does
 
@@ -126,7 +128,10 @@ class PaddleReader:
         starts = sorted(row[0][0] for row in rows)
         margin = starts[len(starts) // 10]
         typical = statistics.median(b[3] - b[1] for b in boxes)
-        rows = [[ink_core(b, ink) if b[3] - b[1] > TALL_BOX * typical else b for b in row] for row in rows]
+        rows = [
+            [ink_core(b, ink, typical) if b[3] - b[1] > TALL_BOX * typical else b for b in row]
+            for row in rows
+        ]
         for row in rows:
             others = [b for other in rows if other is not row for b in other]
             row += uncovered_ink(row, ink, margin, others)
@@ -143,7 +148,7 @@ class PaddleReader:
             lexicon = self.lexicon() if callable(self.lexicon) else self.lexicon
             self._decoder = LexiconDecoder(recognise.postprocess_op.character, lexicon)
         decoder = self._decoder
-        rows = self._strokes_with_next_group(rows, probs, page, recognise, decoder)
+        strokes = self._read_strokes(rows, probs, page, recognise, decoder)
         lines = []
         for row in rows:
             words: list[Word] = []
@@ -152,7 +157,9 @@ class PaddleReader:
                 # in its own group before the unit: "T" | "cp"
                 after_number = bool(words) and words[-1].text[-1:].isdigit()
                 before_unit = k + 1 < len(row) and looks_like_unit_word(decoder.greedy(probs[row[k + 1]]))
-                found = decoder.decode(probs[box], after_number=after_number, before_unit=before_unit)
+                found = strokes.get(box) or decoder.decode(
+                    probs[box], after_number=after_number, before_unit=before_unit
+                )
                 if after_number and _cut_unit(found.text):
                     grown = _grown(box, rgb.size)
                     again = self._probabilities(recognise, [page[grown[1] : grown[3], grown[0] : grown[2]]])
@@ -164,49 +171,36 @@ class PaddleReader:
                 lines.append(OcrLine(words))
         return lines
 
-    def _strokes_with_next_group(
+    def _read_strokes(
         self, rows: list[list[Box]], probs: dict[Box, Any], page: Any, recognise: Any, decoder: LexiconDecoder
-    ) -> list[list[Box]]:
-        """A narrow mark read as nothing is read again joined to the group after it.
+    ) -> dict[Box, Decoded]:
+        """Narrow marks read as nothing, read again with the start of the group after them.
 
         Alone, the single stroke of a handwritten "1" is too thin for the recogniser, which
-        reads nothing; with the next word it reads "1 Cpr". ``probs`` gains the joined boxes.
+        reads nothing; with the next word it reads "1 Cpr". The mark takes the first word of
+        that reading when it is a short one (one or two characters) and more follows.
         """
-        joined: dict[tuple[int, int], Box] = {}
-        for r, row in enumerate(rows):
-            for k, (box, after) in enumerate(itertools.pairwise(row)):
+        crops: dict[Box, Box] = {}
+        for row in rows:
+            for box, after in itertools.pairwise(row):
                 height = box[3] - box[1]
                 if (
                     box[2] - box[0] < STROKE_WIDTH * height
                     and after[0] - box[2] < height
                     and not decoder.greedy(probs[box]).strip()
-                    and (r, k - 1) not in joined
                 ):
-                    joined[r, k] = (box[0], min(box[1], after[1]), after[2], max(box[3], after[3]))
-        if not joined:
-            return rows
-        boxes = list(joined.values())
-        probs.update(
-            zip(
-                boxes,
-                self._probabilities(recognise, [page[b[1] : b[3], b[0] : b[2]] for b in boxes]),
-                strict=True,
-            )
-        )
-        out = []
-        for r, row in enumerate(rows):
-            kept: list[Box] = []
-            skip = False
-            for k, box in enumerate(row):
-                if skip:
-                    skip = False
-                elif (r, k) in joined:
-                    kept.append(joined[r, k])
-                    skip = True
-                else:
-                    kept.append(box)
-            out.append(kept)
-        return out
+                    right = min(after[2], box[2] + int(STROKE_CONTEXT * height))
+                    crops[box] = (box[0], min(box[1], after[1]), right, max(box[3], after[3]))
+        if not crops:
+            return {}
+        images = [page[c[1] : c[3], c[0] : c[2]] for c in crops.values()]
+        read: dict[Box, Decoded] = {}
+        for box, context in zip(crops, self._probabilities(recognise, images), strict=True):
+            found = decoder.decode(context)
+            words = found.text.split()
+            if len(words) > 1 and len(words[0]) <= 2:
+                read[box] = Decoded(words[0], found.score, 0)
+        return read
 
     def _probabilities(self, recognise: Any, crops: list[Any]) -> list[Any]:
         """The recogniser's character probabilities for each crop (rapidocr's batching and scaling)."""
@@ -278,14 +272,15 @@ def uncovered_ink(
     return found
 
 
-def ink_core(box: Box, ink: Any) -> Box:
+def ink_core(box: Box, ink: Any, typical: float = 0) -> Box:
     """The box cut down to its line of script and a margin above and below.
 
     A group boxed much taller than the page's others holds the loops of the line above or
     below ("1 gélule si douleur" under the "g" of "Topalgic 50 mg"), and the recogniser
     then reads nothing of it. The core is where the rows hold at least CORE_SHARE of the
     densest row's ink; CORE_MARGIN times its height is kept on each side for ascenders
-    and descenders.
+    and descenders, and the box stays at least ``typical`` (the page's usual group
+    height) tall, so that a short word's "p" and "j" are kept.
     """
     import numpy as np
 
@@ -295,7 +290,7 @@ def ink_core(box: Box, ink: Any) -> Box:
         return box
     dense = np.flatnonzero(profile >= CORE_SHARE * profile.max())
     core_top, core_bottom = top + int(dense[0]), top + int(dense[-1]) + 1
-    grow = int(CORE_MARGIN * (core_bottom - core_top))
+    grow = max(int(CORE_MARGIN * (core_bottom - core_top)), int(typical - (core_bottom - core_top)) // 2)
     return (left, max(top, core_top - grow), right, min(bottom, core_bottom + grow))
 
 

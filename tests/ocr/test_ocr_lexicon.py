@@ -179,32 +179,25 @@ def test_a_tall_group_is_cut_down_to_its_line_of_script() -> None:
 
 def test_a_lone_stroke_read_as_nothing_is_read_with_the_next_group() -> None:
     decoder = LexiconDecoder(CHARSET, None)
-    stroke, word, far = (100, 100, 120, 160), (150, 100, 260, 160), (700, 100, 800, 160)
-    read = {
-        stroke: _slices([{}]),
-        word: _slices([{"c": 0.9}, {"p": 0.9}]),
-        far: _slices([{}]),
-        (100, 100, 260, 160): _slices([{"1": 0.9}, {" ": 0.9}, {"c": 0.9}, {"p": 0.9}]),
-    }
+    stroke, word, far = (100, 100, 120, 160), (150, 100, 900, 160), (1700, 100, 1800, 160)
+    probs = {stroke: _slices([{}]), word: _slices([{"c": 0.9}, {"p": 0.9}]), far: _slices([{}])}
     reader = PaddleReader()
     crops: list[tuple[int, int]] = []
 
     def probabilities(recognise: object, images: list[np.ndarray]) -> list[np.ndarray]:
         crops.extend(image.shape[:2] for image in images)
-        return [read[(100, 100, 260, 160)] for _ in images]
+        return [_slices([{"1": 0.9}, {" ": 0.9}, {"c": 0.9}, {"p": 0.9}]) for _ in images]
 
     reader._probabilities = probabilities  # type: ignore[method-assign]
-    page = np.zeros((300, 900, 3), dtype=np.uint8)
-    probs = {box: read[box] for box in (stroke, word, far)}
-    rows = reader._strokes_with_next_group([[stroke, word], [far]], probs, page, None, decoder)
-    assert rows == [[(100, 100, 260, 160)], [far]]
-    assert crops == [(60, 160)]  # only the joined crop is read again
-    assert decoder.greedy(probs[(100, 100, 260, 160)]) == "1 cp"
-    # a mark read as something, or a group too far away, stays as it is
+    page = np.zeros((300, 2000, 3), dtype=np.uint8)
+    read = reader._read_strokes([[stroke, word], [far]], probs, page, None, decoder)
+    assert {box: found.text for box, found in read.items()} == {stroke: "1"}
+    assert crops == [(60, 120 + 4 * 60 - 100)]  # the stroke and four heights of the next group
+    # a mark read as something, or a group too far away, is left as it is
     probs[stroke] = _slices([{"1": 0.9}])
-    assert reader._strokes_with_next_group([[stroke, word]], probs, page, None, decoder) == [[stroke, word]]
+    assert reader._read_strokes([[stroke, word]], probs, page, None, decoder) == {}
     probs[stroke] = _slices([{}])
-    assert reader._strokes_with_next_group([[stroke, far]], probs, page, None, decoder) == [[stroke, far]]
+    assert reader._read_strokes([[stroke, far]], probs, page, None, decoder) == {}
 
 
 def test_nothing_is_boxed_when_the_groups_cover_the_ink() -> None:
