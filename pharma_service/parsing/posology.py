@@ -1162,7 +1162,7 @@ _LEAD = re.compile(r"\s*(?:\d{1,2}\s*[).]\s+|[-•*·>]+\s*)?")
 _PREFIX_TOKEN = re.compile(r"[^\s,;:()]+")
 _STRENGTH = re.compile(
     rf"[\s,]*(?P<v>{_NUM})\s*(?P<u>mg|g|µg|mcg|ug|microgrammes?|milligrammes?|grammes?|ui|u\.i\.|mmol"
-    rf"|ml|%)(?P<den>\s*/\s*(?:{_NUM}\s*)?(?:ml|g|mg|dose|h|24\s*h|l|kg|actionnement"
+    rf"|ml|%)(?:\s*anti[\s-]?xa)?(?P<den>\s*/\s*(?:{_NUM}\s*)?(?:ml|g|mg|dose|h|24\s*h|l|kg|actionnement"
     rf"|pulverisation|goutte))?(?![a-z0-9])"
 )
 _STRENGTH_JOIN = re.compile(r"\s*(?:/|\+|-|,)\s*")

@@ -637,6 +637,17 @@ def test_the_strength_is_not_the_dose_when_a_count_was_there_but_unread() -> Non
     assert parse_posology("ZOLOFT 50 mg gele 1 fois par jour").units_per_intake == 50
 
 
+def test_heparin_strength_in_anti_xa_units_per_volume_is_not_a_dose() -> None:
+    # "UI anti-Xa/0,5 ml" is the syringe's content: 0.5 ml is not a dose per intake
+    alone = parse_posology("INNOHEP 10 000 UI anti-Xa/0,5 ml")
+    assert alone.units_per_intake is None and alone.unit is None and alone.unparsed == []
+    daily = parse_posology("INNOHEP 10000 UI anti-Xa/0,5 ml 1 injection le soir")
+    assert (daily.units_per_intake, daily.unit, daily.intakes_per_day) == (1, "injection", 1)
+    assert daily.unparsed == []
+    # a volume written as the posology is still a dose
+    assert parse_posology("SOLUPRED 1 mg/ml 10 ml le matin").units_per_intake == 10
+
+
 def test_frequency_without_period_is_not_guessed() -> None:
     p = parse_posology("1 cp 3 fois")
     assert p.intakes_per_day is None
