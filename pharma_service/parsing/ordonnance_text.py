@@ -291,6 +291,8 @@ def _prescriber_facts(line: str, folded: str, facts: dict[str, str]) -> bool:
 # A drug name starts with a letter: "1 - 0 - 1" or "- 1 cp le soir" are not drug lines.
 _NUMBERED = re.compile(r"^\s*(?:n[°o]\s*)?(\d{1,2})\s*[).°/-]\s*(?=[^\W\d_])")
 _BULLET = re.compile(r"^\s*[-•*·–—>▪►■□](?![-•*·–—=_])\s*(?=[^\W\d_])")
+# "2 DOLIPRANE 500 mg": a drug's number whose dot was lost (a scan) or never typed
+_BARE_NUMBER = re.compile(r"^\s*(\d{1,2})\s+(?=[^\W\d_])")
 _STRENGTH_LINE = re.compile(
     r"^[a-z][a-z0-9'-]*(?:[\s,]+[a-z][a-z0-9'.-]*){0,6}[\s,]*(?:\d{1,3}(?:\s\d{3})+|\d+(?:[.,]\d+)?)\s*"
     r"(?:mg|g|µg|mcg|microgrammes?|ui|u\.i\.|ml|%)(?![a-z])"
@@ -403,7 +405,7 @@ def _continues(line: str, indent: int, strict: bool, is_drug_name: DrugNameTest 
     In the header (strict) the posology parser must also find a schedule in it, so that a
     patient name followed by "84 ans" is not read as a drug and its posology.
     """
-    if _NUMBERED.match(line) or _BULLET.match(line):
+    if _NUMBERED.match(line) or _BULLET.match(line) or _bare_numbered_drug(line, is_drug_name):
         return False
     folded = fold_keep_length(line.strip()).lstrip("-•*·–— ")
     if _indent(line) <= indent and _POSOLOGY_START.match(folded) is None:
@@ -446,6 +448,21 @@ def _begins_with_drug_name(folded: str, is_drug_name: DrugNameTest | None) -> bo
         return False
     m = _FIRST_WORD.match(folded.lstrip("-•*·–— "))
     return m is not None and not is_posology_word(m.group(0)) and is_drug_name(m.group(0))
+
+
+def _bare_numbered_drug(line: str, is_drug_name: DrugNameTest | None) -> re.Match[str] | None:
+    """ "2 DOLIPRANE 500 mg": a number, then a drug name of the referential with its strength.
+
+    Read as the drug's number, not a count: a count before a brand name and its strength
+    is not how a posology is written, and the posology that follows stays what it says.
+    """
+    m = _BARE_NUMBER.match(line)
+    if m is None:
+        return None
+    rest = fold_keep_length(line[m.end() :].strip())
+    if _STRENGTH_LINE.match(rest) is None or not _begins_with_drug_name(rest, is_drug_name):
+        return None
+    return m
 
 
 def _name_and_number(folded: str) -> bool:
@@ -524,13 +541,13 @@ def _parse(text: str, is_drug_name: DrugNameTest | None = None) -> ParsedOrdonna
             current = None
             continue
 
-        marker = _NUMBERED.match(line) or _BULLET.match(line)
+        marker = _NUMBERED.match(line) or _BULLET.match(line) or _bare_numbered_drug(line, is_drug_name)
         if marker is not None and marker.re is _BULLET:
             body = line[marker.end() :].strip()
             if _not_posology(body, fold_keep_length(body)):
                 marker = None  # "- Tél. 05 56 ...": a speck read as a bullet before a header line
         if marker is not None:
-            number = int(marker.group(1)) if marker.re is _NUMBERED else None
+            number = None if marker.re is _BULLET else int(marker.group(1))
             current = _Drug(number, line[marker.end() :].strip(), indent, ald)
             drugs.append(current)
             started = True

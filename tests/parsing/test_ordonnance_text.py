@@ -531,6 +531,21 @@ def test_a_drug_name_in_the_header_is_not_a_drug_line() -> None:
     assert [line.text for line in parsed.lines] == ["DOLIPRANE 1000 mg : 1 cp le soir"]
 
 
+def test_a_number_without_its_dot_before_a_known_drug_starts_a_new_drug() -> None:
+    # "2 Colchicine 1 mg" was swallowed as the posology of the drug above, or ignored
+    text = "Amoxicilline 1 g : 1 cp matin et soir\n2 Colchicine 1 mg\n   1 cp le soir\n"
+    parsed = parse_ordonnance_text(text, is_drug_name=_known)
+    assert [(line.number, line.text) for line in parsed.lines] == [
+        (None, "Amoxicilline 1 g : 1 cp matin et soir"),
+        (2, "Colchicine 1 mg ; 1 cp le soir"),
+    ]
+    assert parsed.lines[1].posology_text == "1 cp le soir"
+    # a count before a posology word, or a drug the referential does not know, stays posology
+    for line in ("2 comprimés 1 mg le soir", "2 Inconnu 1 mg"):
+        parsed = parse_ordonnance_text(f"Amoxicilline 1 g\n{line}\n", is_drug_name=_known)
+        assert [drug.text for drug in parsed.lines] == [f"Amoxicilline 1 g ; {line}"]
+
+
 def test_a_speck_read_as_a_bullet_before_a_header_line_makes_no_drug() -> None:
     parsed = parse_ordonnance_text(
         "Dr Sophie DURAND\n  - Tél. 05 56 23 18 62\nM. Petit, 74 ans\n- DOLIPRANE 1000 mg : 1 cp le soir\n"
