@@ -208,7 +208,33 @@ _MONTH = (
     r"(?:janvier|f[ée]vrier|mars|avril|mai|juin|juillet|ao[uû]t|septembre|octobre|novembre"
     r"|d[ée]cembre)"
 )
+_MONTH_NAMES = (
+    "janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
+    "novembre", "décembre",
+)  # fmt: skip
+
+
+def _fix_month(m: re.Match[str]) -> str:
+    """ "le 15 avri 2025", "10 juilet 2026": a misread month name between a day and a year."""
+    word = m.group("month")
+    if re.fullmatch(_MONTH, word, re.IGNORECASE):
+        return m.group(0)
+    found = process.extractOne(
+        fold(word), [fold(n) for n in _MONTH_NAMES], scorer=fuzz.ratio, score_cutoff=75
+    )
+    if found is None:
+        return m.group(0)
+    return m.group(0).replace(word, _MONTH_NAMES[found[2]], 1)
+
+
 _HEADER_RULES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
+    # "le" read "1e" or "Ie" before a date: "Né 1e 02/07/1930"
+    (re.compile(rf"(?<![\w/])[1I|]e{_DATE_AHEAD}"), "le"),
+    # a month name misread between a day and a year
+    (
+        re.compile(r"(?<![\w/])(?:\d{1,2}|1er)\s+(?P<month>[^\W\d_]{3,10})\.?\s+(?:19|20)\d{2}\b"),
+        _fix_month,
+    ),
     # born: "Néele", "néele", "Nee le", "ré le", "Né le" before a date
     (re.compile(rf"(?<![\w/])[NnRr][ée](?P<e>[ée]?)\s*l[eé]{_DATE_AHEAD}"), r"né\g<e> le"),
     # a mark between a number and its unit: "77'ans", "92. ans", "Poids 78. kg"
@@ -216,6 +242,7 @@ _HEADER_RULES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]
     (re.compile(r"(?<=\d)\s*['‘’`.,]\s+(?=kg\b)"), " "),
     # "Date.de naissance"
     (re.compile(r"\b(Date)[.,:;]\s*(?=de\s+naissance\b)", re.IGNORECASE), r"\1 "),
+    (re.compile(r"\b(Date\s+de)[.,:;]\s*(?=naissance\b)", re.IGNORECASE), r"\1 "),
     # years of age: "81 ane", "72 ‘an)", "85 ars"; "8S ans" -> "85 ans"
     (re.compile(r"(?<=\d)[Ss](?=\s*ans\b)"), "5"),
     (re.compile(r"(?<=\b\d\d)\s*['‘’`]?\s*(?:ane|ars|ams|anc|aus|an)(?=\s*[)}\]]|\s*$)"), " ans"),

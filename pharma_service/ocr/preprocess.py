@@ -26,6 +26,8 @@ MAX_UPSCALE = 2.5
 # Tesseract's time grows with the pixels: never hand it more than an A4 page at ~350 dpi.
 MAX_READ_PIXELS = 12_000_000
 MAX_SKEW_DEGREES = 6.0
+# a turn to the edge of the range must make the text rows this much sharper than none
+EDGE_SKEW_GAIN = 1.10
 # Grey levels between the lightest and darkest paper of a page lit unevenly (shadow, photo).
 UNEVEN_BACKGROUND = 30
 # Mean grey-level change of the paper under a 3x3 median above which a page is grainy.
@@ -162,6 +164,11 @@ def skew_angle(gray: Image.Image) -> float:
         return float(np.var(rotated.sum(axis=1, dtype=np.float32)))
 
     best = max(np.arange(-MAX_SKEW_DEGREES, MAX_SKEW_DEGREES + 0.01, 1.0), key=score)
+    if abs(best) >= MAX_SKEW_DEGREES and score(best) < EDGE_SKEW_GAIN * score(0.0):
+        # The best turn at the edge of the range, hardly better than none: a long stroke (a
+        # signature's underline) steeper than the range, not the text lines, on a page of
+        # few lines; turning it would tilt the text (two handwritten lines read as one).
+        return 0.0
     fine = np.arange(best - 0.8, best + 0.81, 0.2)
     return round(float(np.clip(max(fine, key=score), -MAX_SKEW_DEGREES, MAX_SKEW_DEGREES)), 2)
 
