@@ -227,7 +227,27 @@ def _fix_month(m: re.Match[str]) -> str:
     return m.group(0).replace(word, _MONTH_NAMES[found[2]], 1)
 
 
+_CIVILITIES = ("Madame", "Monsieur", "Mademoiselle")
+
+
+def _fix_civility(m: re.Match[str]) -> str:
+    """ "Madarne", "Madane", "Monsieux" before a name: the sex hangs on this word."""
+    word = m.group(0)
+    folded = fold(word)
+    if folded in ("madame", "monsieur", "mademoiselle"):
+        return word
+    folded = folded.replace("rn", "m")  # the commonest misread of an "m"
+    found = process.extractOne(folded, [c.lower() for c in _CIVILITIES], scorer=fuzz.ratio, score_cutoff=80)
+    if found is None or abs(len(found[0]) - len(folded)) > 1:
+        return word
+    return _CIVILITIES[found[2]]
+
+
+_BEFORE_A_NAME = r"(?=\s*:?\s*[A-ZÀ-Ý][A-Za-zÀ-ÿ'-]+)"
 _HEADER_RULES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
+    # civility: "Mrne"/"Mnie" for "Mme" ("rn" read for "m"), a misread "Madame" or "Monsieur"
+    (re.compile(rf"(?<![\w.])M(?:rn|ni|n|rm)e{_BEFORE_A_NAME}"), "Mme"),
+    (re.compile(rf"(?<![\w.])M[a-zé]{{4,11}}{_BEFORE_A_NAME}"), _fix_civility),
     # "le" read "1e" or "Ie" before a date: "Né 1e 02/07/1930"
     (re.compile(rf"(?<![\w/])[1I|]e{_DATE_AHEAD}"), "le"),
     # a month name misread between a day and a year

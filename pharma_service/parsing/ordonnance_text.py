@@ -149,6 +149,10 @@ _CREATININE = re.compile(
     rf"{_LAB_DATE}\s*[:=]?\s*{_NUMBER}\s*(?P<unit>[µu]mol\s*/\s*l|mg\s*/\s*dl|mg\s*/\s*l)(?![a-z])"
 )
 _WEIGHT = re.compile(rf"(?:(?<![a-z])poids\s*[:=]?\s*)?(?<![\d])(?<!\d[.,]){_NUMBER}\s*kg(?![a-z])")
+# "Poids : 59": the label says what the number is; kg is the only unit weights are written in
+_LABELLED_WEIGHT = re.compile(
+    r"(?<![a-z])poids\s*[:=]?\s*(\d{2,3}(?:[.,]\d)?)(?![\d.,]*\d)(?!\s*(?:g|mg|lb|livres?|cm|m|ans?)(?![a-z]))"
+)
 _HEIGHT = re.compile(
     r"(?<![a-z])taille\s*[:=]?\s*(?:(?P<m>\d)[.,m](?P<cm>\d{2})\s*m?|(?P<c>\d{2,3})\s*cm)(?![a-z0-9])"
     r"|(?<![\d.,])(?P<c2>\d{3})\s*cm(?![a-z])"
@@ -212,7 +216,7 @@ def _patient_facts(folded: str, facts: dict[str, Any]) -> bool:
             facts.setdefault("creatinine_umol_l", round(value, 1))
             found = True
         text = _blank(text, m)
-    m = _WEIGHT.search(text)
+    m = _WEIGHT.search(text) or _LABELLED_WEIGHT.search(text)
     if m:
         value = _num(m.group(1))
         if _in_range(value, 0.3, 350):

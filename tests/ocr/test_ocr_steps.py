@@ -365,6 +365,8 @@ def test_posology_confusions_are_fixed(read: str, meant: str) -> None:
         "Dose max : 3 g par jour",
         "Mme UT Marie, 84 ans",
         "Paris, le 3 mars 2025",
+        "Marine DUPONT",
+        "Maison Blanche, 12 rue Haute",
         "Lyon, le 12 mai 2026",
     ],
 )
@@ -386,6 +388,10 @@ def test_ordinary_text_is_left_alone(text: str) -> None:
         ("Clermont-Ferrand, le 10 juilet 2026", "Clermont-Ferrand, le 10 juillet 2026"),
         ("M NICOLAS Bernard", "M. NICOLAS Bernard"),
         ("M.Claude LE GALL", "M. Claude LE GALL"),
+        ("Patiente : Madarne Marcelle MULLER", "Patiente : Madame Marcelle MULLER"),
+        ("i ro L Madane : DELANNOY re 83 ans.", "i ro L Madame : DELANNOY re 83 ans."),
+        ("Mrne Martinez Simone", "Mme Martinez Simone"),
+        ("Monsieux Jean DUPONT", "Monsieur Jean DUPONT"),
         ("[Mme GAUTHIER Colette", "Mme GAUTHIER Colette"),
         ("- Monsieur Roger BERNARD, 74 ans", "Monsieur Roger BERNARD, 74 ans"),
     ],
@@ -404,6 +410,8 @@ def test_patient_header_confusions_are_fixed(read: str, meant: str) -> None:
         ("M NICOLAS Bernard", "sex", "M"),
         ("M.Claude LE GALL", "sex", "M"),
         ("[Mme GAUTHIER Colette", "sex", "F"),
+        ("Patiente : Madarne Marcelle MULLER", "sex", "F"),
+        ("Mrne Martinez Simone", "sex", "F"),
     ],
 )
 def test_fixed_header_lines_give_the_patient_fact(read: str, fact: str, value: object) -> None:

@@ -211,6 +211,8 @@ Dr MARTIN
         ("Sexe : M", {"sex": "M"}),
         ("Poids 72.5kg, taille 168 cm", {"weight_kg": 72.5, "height_cm": 168.0}),
         ("Taille : 1m60", {"height_cm": 160.0}),
+        ("Poids : 59", {"weight_kg": 59.0}),  # labelled: the unit is kg
+        ("Poids 64,5 (pesée du jour)", {"weight_kg": 64.5}),
         ("Cl créat = 38 mL/min", {"crcl_ml_min": 38.0}),
         ("eGFR 60 ml/min/1.73m2", {"egfr_ml_min_1_73m2": 60.0}),
         ("Créatininémie 110 µmol/l", {"creatinine_umol_l": 110.0}),
@@ -229,6 +231,12 @@ def test_creatinine_without_unit_is_not_guessed() -> None:
     r = parse_ordonnance_text("Créatinine : 98\n1) KARDEGIC 75 mg : 1 sachet par jour\n")
     assert "creatinine_umol_l" not in r.patient
     assert r.ignored == ["Créatinine : 98"]
+
+
+def test_a_labelled_weight_in_another_unit_is_not_read_as_kg() -> None:
+    for line in ("Poids : 590 g", "Poids : 1200", "Poids 62 ans"):
+        r = parse_ordonnance_text(line + "\n1) KARDEGIC 75 mg : 1 sachet par jour\n")
+        assert "weight_kg" not in r.patient, line
 
 
 def test_out_of_range_values_are_dropped() -> None:
