@@ -94,10 +94,10 @@ _RULES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
     # "1 -0- 1" spacing variants are read by the posology parser; "1—0—1" dashes are not
     (re.compile(r"(?<=\d)\s*(?:[—–][—–-]?|-[—–]|--)\s*(?=\d)"), "-"),
     # a dash schedule written with strokes and rings: "l-o-o", "I-o-l" (three single marks,
-    # each a 0 or a 1, nothing else on either side; capitals "O-I-O" may be initials)
+    # each a 0 or a 1, nothing else on either side; capitals alone, "O-I-O", may be initials)
     (
-        re.compile(r"(?<![\w-])(?=.{0,4}[01lo])([01lI|o])-([01lI|o])-([01lI|o])(?![\w-])"),
-        lambda m: "-".join("0" if ch in "o0" else "1" for ch in m.groups()),
+        re.compile(r"(?<![\w-])(?=.{0,4}[01lo])([01lI|oO])-([01lI|oO])-([01lI|oO])(?![\w-])"),
+        lambda m: "-".join("0" if ch in "oO0" else "1" for ch in m.groups()),
     ),
     # "jour" misread after "par" or "fois par": "par jo", "par jur", "Par jou"
     (re.compile(r"\b([Pp]ar)\s*(?:jo|jou|jur|jor|jovr|jouv|jaur)\b"), r"\1 jour"),
@@ -248,6 +248,8 @@ _HEADER_RULES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]
     # civility: "Mrne"/"Mnie" for "Mme" ("rn" read for "m"), a misread "Madame" or "Monsieur"
     (re.compile(rf"(?<![\w.])M(?:rn|ni|n|rm)e{_BEFORE_A_NAME}"), "Mme"),
     (re.compile(rf"(?<![\w.])M[a-zé]{{4,11}}{_BEFORE_A_NAME}"), _fix_civility),
+    # "Tél" read "Té1" before a phone number: with a speck before it, it read as a drug line
+    (re.compile(r"\b(T[ée])[1I|](?=\.?\s*:?\s*0\d)"), r"\1l"),
     # "le" read "1e" or "Ie" before a date: "Né 1e 02/07/1930"
     (re.compile(rf"(?<![\w/])[1I|]e{_DATE_AHEAD}"), "le"),
     # a month name misread between a day and a year

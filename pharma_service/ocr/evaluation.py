@@ -24,7 +24,9 @@ from pharma_service.referential.normaliser import Normaliser
 class ExactNamesNormaliser(Normaliser):
     """The OCR baseline's drug matching: exact names only, without the fuzzy step."""
 
-    def _fuzzy_matches(self, tokens: list[str], leftovers: list[tuple[int, str]]) -> list[Any]:
+    def _fuzzy_matches(
+        self, tokens: list[str], leftovers: list[tuple[int, str]], pieces: list[int]
+    ) -> list[Any]:
         return []
 
 

@@ -239,8 +239,11 @@ def _read_image(
             if not _upright(other[0]):
                 continue  # still not upright
             # Tesseract reads sideways text with a good confidence, but in columns: an
-            # upright reading replaces it; for a page read as noise, the better one wins.
-            if sideways is not None or _page_confidence(other[0]) > _page_confidence(best[0]):
+            # upright reading replaces it; between upright readings (or for a page read as
+            # noise), the better one wins: a handwritten page read upright at 55 was replaced
+            # by its upside-down reading at 25.
+            still_sideways = sideways is not None and not _upright(best[0])
+            if still_sideways or _page_confidence(other[0]) > _page_confidence(best[0]):
                 best = other
             if _page_confidence(best[0]) >= LOW_PAGE_CONFIDENCE:
                 break

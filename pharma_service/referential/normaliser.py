@@ -277,8 +277,14 @@ class Normaliser:
         leftovers = [
             (i, t) for i, t in enumerate(tokens) if i not in matched_positions and _is_candidate_word(t)
         ]
+        # a name the OCR split may begin with a piece too short to be a word ("Aml odipine")
+        pieces = [
+            i
+            for i, t in enumerate(tokens)
+            if i not in matched_positions and t.isalpha() and len(t) >= 2 and t not in _FORM_WORDS
+        ]
         if not any(m.kind != "brand_word" for m in matches):
-            matches += self._fuzzy_matches(tokens, leftovers)
+            matches += self._fuzzy_matches(tokens, leftovers, pieces)
         if not matches:
             return _unresolved(text, posology=parse_posology(text, strengths))
         return self._build_line(text, matches, strengths)
@@ -312,7 +318,9 @@ class Normaliser:
                 i += 1
         return matches
 
-    def _fuzzy_matches(self, tokens: list[str], leftovers: list[tuple[int, str]]) -> list[_Match]:
+    def _fuzzy_matches(
+        self, tokens: list[str], leftovers: list[tuple[int, str]], pieces: list[int]
+    ) -> list[_Match]:
         matches: list[_Match] = []
         used: set[int] = set()
         # Two-word names first ("acide acetylsalicilique"), then a name the OCR split in
@@ -322,7 +330,7 @@ class Normaliser:
             if not names:
                 continue
             width = 2 if joined else n
-            for i, _ in leftovers:
+            for i in pieces if joined else [i for i, _ in leftovers]:
                 if i in used or any(j in used for j in range(i, i + width)) or i + width > len(tokens):
                     continue
                 if joined:

@@ -13,6 +13,7 @@ from pharma_service.errors import InvalidInput
 from pharma_service.inputs import request_from_text
 from pharma_service.models import LineStatus
 from pharma_service.ocr import engine as ocr_engine
+from pharma_service.ocr import pipeline
 from pharma_service.ocr.engine import Box, FakeEngine, OcrLine, OcrUnavailable, TesseractEngine, Word
 from pharma_service.ocr.layout import place_lines
 from pharma_service.ocr.pipeline import (
@@ -146,6 +147,36 @@ def test_page_read_upside_down_is_turned(engine: Engine) -> None:
     fake = FakeEngine([noise, _lines(ORDONNANCE)], rotate=180)
     result = analyse_prescription(BLANK_PNG, name="scan.png", ocr=fake, engine=engine)
     assert result.reading.pages[0].rotation == 180
+    assert len(result.reading.lines) == 4
+
+
+def test_a_sideways_page_keeps_its_best_upright_reading(
+    monkeypatch: pytest.MonkeyPatch, engine: Engine
+) -> None:
+    # read as it came: vertical lines; turned as the engine says (270): upright, but poorly
+    # (handwriting, 55); turned the other way (90): upright-looking noise at 25, which replaced
+    # the good reading and lost every drug
+    vertical = [
+        OcrLine(
+            [
+                Word("KARDEGIC", 90.0, (100 + 60 * i, 100, 140 + 60 * i, 300)),
+                Word("75", 90.0, (100 + 60 * i, 320, 140 + 60 * i, 380)),
+            ]
+        )
+        for i in range(4)
+    ]
+    readings = {
+        0: vertical,
+        270: FakeEngine([_lines(ORDONNANCE, 55.0)]).read(Image.new("L", (10, 10))),
+        90: FakeEngine([[("~~ ;; ..", 25.0), ("xe ol", 25.0)]]).read(Image.new("L", (10, 10))),
+    }
+
+    def read_turned(image: Image.Image, rotation: int, ocr: object) -> tuple[list[OcrLine], object, int]:
+        return readings[rotation], pipeline.prepare(pipeline.rotate(image, rotation)), rotation
+
+    monkeypatch.setattr(pipeline, "_read_turned", read_turned)
+    result = analyse_prescription(BLANK_PNG, name="scan.png", ocr=_fake([], rotate=270), engine=engine)
+    assert result.reading.pages[0].rotation == 270
     assert len(result.reading.lines) == 4
 
 

@@ -255,6 +255,7 @@ def test_pdf_text_lines_have_no_box() -> None:
         # handwriting: a schedule of strokes and rings, "jour" misread, a unit glued to a count
         ("l-o-o", "1-0-0"),
         ("  I-o-l QSP 3 mois", "  1-0-1 QSP 3 mois"),
+        ("O-o-l, renouveler 1 fois", "0-0-1, renouveler 1 fois"),
         ("1 cp 1 fois par jur", "1 cp 1 fois par jour"),
         ("1 comprimé Par jou, QSP 3 mois", "1 comprimé Par jour, QSP 3 mois"),
         ("Perindopril 5 mg1 cpr le soir", "Perindopril 5 mg 1 cpr le soir"),
@@ -366,6 +367,7 @@ def test_posology_confusions_are_fixed(read: str, meant: str) -> None:
         "Mme UT Marie, 84 ans",
         "Paris, le 3 mars 2025",
         "Marine DUPONT",
+        "Dr O-I-O",
         "Maison Blanche, 12 rue Haute",
         "Lyon, le 12 mai 2026",
     ],
@@ -381,6 +383,7 @@ def test_ordinary_text_is_left_alone(text: str) -> None:
         ("néele 10/06/1945 (81 ane)", "née le 10/06/1945 (81 ans)"),
         ("ré le 01/11/1940 (8S ans)", "né le 01/11/1940 (85 ans)"),
         ("Monsieur LAMBERT 72 ‘an", "Monsieur LAMBERT 72 ans"),
+        ("·Té1. 02 35 93 34 22", "·Tél. 02 35 93 34 22"),
         ("Le ler août 2025", "Le 1er août 2025"),
         ("Né 1e 02/07/1930", "né le 02/07/1930"),
         ("Date de. naissance : 05/10/1958", "Date de naissance : 05/10/1958"),

@@ -123,7 +123,13 @@ def test_a_coded_product_is_still_found_by_its_letter_and_code(engine: Engine) -
 
 
 @pytest.mark.parametrize(
-    ("text", "key"), [("Empagli flozine 10 mg", "empagliflozine"), ("Metfor mine 1000 mg", "metformine")]
+    ("text", "key"),
+    [
+        ("Empagli flozine 10 mg", "empagliflozine"),
+        ("Metfor mine 1000 mg", "metformine"),
+        ("Aml odipine 5 mg", "amlodipine"),  # a first piece too short to be a word alone
+        ("Ca rdensiel 2,5 mg", "bisoprolol"),
+    ],
 )
 def test_a_name_split_in_two_by_the_ocr_is_found_with_less_confidence(
     engine: Engine, text: str, key: str
