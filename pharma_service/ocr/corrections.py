@@ -49,9 +49,22 @@ _RULES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
         "1 ",
     ),
     (re.compile(rf"(?<![\w/.,])T\s+(?={_UNIT_WORDS}\b)"), "1 "),
+    # ... and a lone "t" before a unit at the start of a posology line: "t gél le matin"
+    (re.compile(rf"^(\s*)t\s+(?={_UNIT_WORDS}\b)"), r"\g<1>1 "),
     # a count glued to its unit, a unit glued to "le": "1cple soir", "2 cprle matin"
     (re.compile(r"(?<![\w,.])(\d)(?=(?:cpr?|g[eé]l)(?:le)?\b)"), r"\1 "),
     (re.compile(r"(?<=\b\d )(cpr?|g[eé]l)le\b"), r"\1 le"),
+    # "cp/" with its "j" lost or read as a mark at the end of a line: "1 cp/}", "1 cp/;"
+    (
+        re.compile(r"\b(cpr?|comprim[eé]s?|g[eé]lules?|g[eé]l|sachets?)/[})\];:!|]?\s*$", re.IGNORECASE),
+        r"\1/j",
+    ),
+    # a dash schedule written with "=": "1=0=0"
+    (re.compile(r"(?<![\w=])(\d)\s?=\s?(\d)\s?=\s?(\d)(?![\w=])"), r"\1-\2-\3"),
+    # a speck read as a letter glued after a dash schedule: "0-0-1T"
+    (re.compile(r"(?<![\w-])(\d-\d-\d)[TIl|](?![\w-])"), r"\1"),
+    # a quote read before "jour": "1 fois par ‘jour"
+    (re.compile(r"\b([Pp]ar)\s*['‘’`]\s*(?=jour\b)"), r"\1 "),
     # "cp/jj" or "cp/i" for "cp/j"
     (re.compile(rf"\b({_UNIT_WORDS})/(?:jj|i)\b", re.IGNORECASE), r"\1/j"),
     # "le:soir", "par.jour", "1: fois", "matinet soir": punctuation or a lost space in a schedule
@@ -134,7 +147,7 @@ _RULES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
         ),
         "un",
     ),
-    (re.compile(r"(?<=\bmatin, )(?:mich|midl|rnidi|mid)(?=,? et soir\b)"), "midi"),
+    (re.compile(r"(?<=\bmatin, )(?:mich|midl|rnidi|mid|medi|mldi|nidi)(?=,? et soir\b)"), "midi"),
     # a speck read as a stop inside "petit déjeuner" makes a second intake of it
     (re.compile(r"\b(petit)[.,;:]\s*(?=d[ée]jeuner\b)", re.IGNORECASE), r"\1 "),
 ]

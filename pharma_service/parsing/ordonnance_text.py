@@ -469,6 +469,19 @@ def _bare_numbered_drug(line: str, is_drug_name: DrugNameTest | None) -> re.Matc
     return m
 
 
+def _scan_debris(folded: str, is_drug_name: DrugNameTest | None) -> bool:
+    """ "VAT", "PAT", "MNT HEUS": a word or two of four letters at most, no number, none a drug
+    name of the referential; what the OCR reads from a margin rule or a stamp, not a drug.
+    Without the referential to ask, every such line stays a drug line."""
+    words = folded.split()
+    return (
+        is_drug_name is not None
+        and 0 < len(words) <= 2
+        and all(w.isalpha() and len(w) <= 4 for w in words)
+        and not any(is_drug_name(w) for w in words)
+    )
+
+
 def _name_and_number(folded: str) -> bool:
     """ "Kardegic 75 5 mg": a name (not a posology word such as "comprimé") and a number."""
     m = _NAME_AND_NUMBER.match(folded)
@@ -587,7 +600,7 @@ def _parse(text: str, is_drug_name: DrugNameTest | None = None) -> ParsedOrdonna
         next_is_posology = pos + 1 < len(nonempty) and _continues(
             nonempty[pos + 1][1], indent, strict=not started, is_drug_name=is_drug_name
         )
-        drug_like = (
+        drug_like = not _scan_debris(folded, is_drug_name) and (
             _STRENGTH_LINE.match(folded) is not None
             or (
                 _first_word_in_capitals(stripped, folded) and (started or next_is_posology or ":" in stripped)

@@ -554,6 +554,23 @@ def test_a_number_without_its_dot_before_a_known_drug_starts_a_new_drug() -> Non
         assert [drug.text for drug in parsed.lines] == [f"Amoxicilline 1 g ; {line}"]
 
 
+def test_a_short_word_read_from_a_margin_rule_is_not_a_drug_line() -> None:
+    text = "M. DUPONT, 80 ans\nAmoxicilline 1 g : 1 cp matin et soir\nVAT\nCOLCHICINE\nMNT HEUS\n"
+
+    def known(word: str) -> bool:
+        return word in ("amoxicilline", "colchicine", "fer")
+
+    parsed = parse_ordonnance_text(text + "FER\n  1 cp le matin\n", is_drug_name=known)
+    assert [line.text for line in parsed.lines] == [
+        "Amoxicilline 1 g : 1 cp matin et soir",
+        "COLCHICINE",
+        "FER ; 1 cp le matin",  # a short name the referential knows is still a drug
+    ]
+    assert parsed.ignored == ["VAT", "MNT HEUS"]
+    # without the referential to ask, nothing is set aside
+    assert "VAT" in [line.text for line in parse_ordonnance_text(text).lines]
+
+
 def test_a_speck_read_as_a_bullet_before_a_header_line_makes_no_drug() -> None:
     parsed = parse_ordonnance_text(
         "Dr Sophie DURAND\n  - Tél. 05 56 23 18 62\nM. Petit, 74 ans\n- DOLIPRANE 1000 mg : 1 cp le soir\n"
