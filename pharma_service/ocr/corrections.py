@@ -41,6 +41,9 @@ _RULES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
     (re.compile(r"^(\s*\d{1,2})\s*[:;,]\s*(?=[A-ZÀ-Ý]{3})"), r"\1) "),
     # a number whose "." was lost, before a name in capitals that is not a unit: "4 TEMESTA"
     (re.compile(rf"^(\s*\d{{1,2}})\s+(?!(?i:{_UNIT_WORDS})\b)(?=[A-ZÀ-Ý]{{4,}})"), r"\1) "),
+    # a marker with a second dash or mark: "3- -FORLAX 10g" (the drug was read as the
+    # posology of the line above)
+    (re.compile(r"^(\s*\d{1,2}\s*[-.)])\s*[-–—~_.,]+\s*(?=[A-ZÀ-Ý]{3})"), r"\1 "),
     # a doubled marker: "6) ) HYDROXYCHLOROQUINE"
     (re.compile(r"^(\s*\d{1,2}\))[\s)]+(?=\S)"), r"\1 "),
     # "l cp", "I gélule", "| sachet", "l'sachet", "Î cp", "il comprimé", "{ gélule", "T cp" -> "1 ..."
@@ -129,7 +132,7 @@ _RULES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
     # a unit glued to the count that follows it: "5 mg1 cpr le soir"
     (re.compile(r"(?<=\d)(\s?(?:mg|ml|µg|g))(?=\d\s*(?:cp|cpr|comprim|g[ée]l|sachet)\b)"), r"\1 "),
     # "20 rng" / "20 mq" for "mg"
-    (re.compile(r"(?<=\d)\s?(?:rng|mq|rnq|my|ni)\b"), " mg"),
+    (re.compile(r"(?<=\d)\s?(?:rng|mq|rnq|my|ni|m9)\b"), " mg"),
     # "15 mi" / "15 rnl" for "ml"
     (re.compile(r"(?<=\d)\s?(?:mi|rnl)\b"), " ml"),
     # marks read between a name and its strength, or a strength and its unit: "SOLUPRED:20 mg",

@@ -259,6 +259,8 @@ def test_pdf_text_lines_have_no_box() -> None:
         ("ESIDREX 25 mg : 1 cp/", "ESIDREX 25 mg : 1 cp/j"),
         ("1 cp/}", "1 cp/j"),
         ("1=0=0", "1-0-0"),
+        ("3- -FORLAX 10g:un sachet le matin", "3- FORLAX 10g:un sachet le matin"),
+        ("TAHOR 20 m9 : 1 cp le soir", "TAHOR 20 mg : 1 cp le soir"),
         ("GLUCOPHAGE 1000 mg 0-0-1T", "GLUCOPHAGE 1000 mg 0-0-1"),
         ("1 sachet 1 fois par ‘jour", "1 sachet 1 fois par jour"),
         ("1 cp le matin, medi et soir", "1 cp le matin, midi et soir"),
