@@ -264,6 +264,8 @@ _HEADER_RULES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]
     # civility: "Mrne"/"Mnie" for "Mme" ("rn" read for "m"), a misread "Madame" or "Monsieur"
     (re.compile(rf"(?<![\w.])M(?:rn|ni|n|rm)e{_BEFORE_A_NAME}"), "Mme"),
     (re.compile(rf"(?<![\w.])M[a-zé]{{4,11}}{_BEFORE_A_NAME}"), _fix_civility),
+    # "RPPS" misread before its number: "REPS : 10132213066", "RPES : 10475400629"
+    (re.compile(r"\bR(?:EP|PE|EE)S\b(?=\s*:?\s*\d)"), "RPPS"),
     # "Tél" read "Té1" before a phone number: with a speck before it, it read as a drug line
     (re.compile(r"\b(T[ée])[1I|](?=\.?\s*:?\s*0\d)"), r"\1l"),
     # "le" read "1e" or "Ie" before a date: "Né 1e 02/07/1930"

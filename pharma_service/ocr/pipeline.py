@@ -906,9 +906,9 @@ def _read_lines(
         reasons = []
         if med.status is LineStatus.UNRESOLVED:
             reasons.append("drug not recognised")
-        elif med.status is LineStatus.AMBIGUOUS:
+        elif med.status is LineStatus.AMBIGUOUS and med.candidates:
             reasons.append("drug name ambiguous: " + ", ".join(med.candidates[:3]))
-        elif match_conf < CHECK_THRESHOLD:
+        elif match_conf < CHECK_THRESHOLD or med.status is LineStatus.AMBIGUOUS:
             reasons.append("drug name read approximately")
         if ocr_conf < CHECK_THRESHOLD:
             reasons.append("text hard to read")

@@ -200,6 +200,10 @@ _FORM_ABBREVIATIONS = {
 _TOPICAL_WORDS = frozenset({"gel", "creme", "pommade", "collyre", "lotion", "topique", "cutanee", "cutane"})
 _TOPICAL_ROUTES = frozenset({"cutanée", "ophtalmique", "auriculaire"})
 _FUZZY_CUTOFF = 84.0
+# One misread letter in a name of five or six ("FAHOR 20 mg") scores 80 or 83: below the
+# cutoff, taken only when the line's strengths confirm one meaning, and then scored this.
+_CONFIRMED_CUTOFF = 75.0
+_CONFIRMED_SCORE = 79.0
 # A name found only by joining two pieces ("Empagli flozine") scores at most this (0-100).
 _JOINED_MAX_SCORE = 92.0
 _EXACT_CONFIDENCE = 0.99
@@ -284,7 +288,7 @@ class Normaliser:
             if i not in matched_positions and t.isalpha() and len(t) >= 2 and t not in _FORM_WORDS
         ]
         if not any(m.kind != "brand_word" for m in matches):
-            matches += self._fuzzy_matches(tokens, leftovers, pieces)
+            matches += self._fuzzy_matches(tokens, leftovers, pieces, strengths)
         if not matches:
             return _unresolved(text, posology=parse_posology(text, strengths))
         return self._build_line(text, matches, strengths)
@@ -319,7 +323,11 @@ class Normaliser:
         return matches
 
     def _fuzzy_matches(
-        self, tokens: list[str], leftovers: list[tuple[int, str]], pieces: list[int]
+        self,
+        tokens: list[str],
+        leftovers: list[tuple[int, str]],
+        pieces: list[int],
+        strengths: Sequence[Strength] = (),
     ) -> list[_Match]:
         matches: list[_Match] = []
         used: set[int] = set()
@@ -342,6 +350,8 @@ class Normaliser:
                     if n == 1 and not _is_candidate_word(phrase):
                         continue
                 found = self._closest(phrase, names, targets, i)
+                if found is None and n == 1 and not joined:
+                    found = self._confirmed_by_strength(phrase, names, targets, i, strengths)
                 if found is None:
                     continue
                 if joined:
@@ -370,6 +380,33 @@ class Normaliser:
             if best_score - score < 3 and self._meaning(targets[idx]) != self._meaning((kind, value))
         ]
         return _Match(kind, value, start, float(best_score), rivals)
+
+    def _confirmed_by_strength(
+        self,
+        phrase: str,
+        names: list[str],
+        targets: list[tuple[str, str]],
+        start: int,
+        strengths: Sequence[Strength],
+    ) -> _Match | None:
+        """A name a little further than the cutoff, when exactly one of the close names has a
+        specialty with every strength the line writes. Scored low: the line goes to a human."""
+        if not strengths:
+            return None
+        close = process.extract(phrase, names, scorer=fuzz.ratio, score_cutoff=_CONFIRMED_CUTOFF, limit=10)
+        fitting = [targets[idx] for _, _, idx in close if self._carries(targets[idx], strengths)]
+        if len({self._meaning(t) for t in fitting}) != 1:
+            return None
+        kind, value = fitting[0]
+        return _Match(kind, value, start, _CONFIRMED_SCORE)
+
+    def _carries(self, target: tuple[str, str], strengths: Sequence[Strength]) -> bool:
+        kind, value = target
+        if kind == "substance":
+            cis_list: Iterable[str] = self.ref.specialties_by_substances.get(frozenset({value}), ())
+        else:
+            cis_list = self.ref.brands.get(value) or self._brand_first_word.get(value, ())
+        return any(_strength_fit(self.ref.specialties[c], strengths) == len(strengths) for c in cis_list)
 
     def _meaning(self, target: tuple[str, str]) -> frozenset[str]:
         kind, value = target

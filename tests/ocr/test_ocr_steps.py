@@ -394,6 +394,7 @@ def test_ordinary_text_is_left_alone(text: str) -> None:
         ("ré le 01/11/1940 (8S ans)", "né le 01/11/1940 (85 ans)"),
         ("Monsieur LAMBERT 72 ‘an", "Monsieur LAMBERT 72 ans"),
         ("·Té1. 02 35 93 34 22", "·Tél. 02 35 93 34 22"),
+        ("REPS : 10132213066", "RPPS : 10132213066"),
         ("Le ler août 2025", "Le 1er août 2025"),
         ("Né 1e 02/07/1930", "né le 02/07/1930"),
         ("Date de. naissance : 05/10/1958", "Date de naissance : 05/10/1958"),

@@ -140,6 +140,27 @@ def test_a_name_split_in_two_by_the_ocr_is_found_with_less_confidence(
 
 
 @pytest.mark.parametrize(
+    ("text", "key"),
+    [("FAHOR 20 mg", "atorvastatine"), ("AMEOR 5 mg", "amlodipine"), ("Mopcal 20 mg", "omeprazole")],
+)
+def test_a_short_name_one_letter_off_is_taken_when_its_strength_confirms_it(
+    engine: Engine, text: str, key: str
+) -> None:
+    line = _line(engine, text)
+    assert [s.key for s in line.substances] == [key]
+    # analysed, but to be confirmed by a human
+    assert line.status == LineStatus.AMBIGUOUS
+    assert line.confidence < _line(engine, text.replace(text.split()[0], "Tahor")).confidence
+
+
+@pytest.mark.parametrize("text", ["FAHOR", "FAHOR 33 mg", "XANAK 3 mg"])
+def test_a_short_name_one_letter_off_without_a_confirming_strength_stays_unresolved(
+    engine: Engine, text: str
+) -> None:
+    assert _line(engine, text).status == LineStatus.UNRESOLVED
+
+
+@pytest.mark.parametrize(
     ("text", "keys"),
     [("Doliprane cod 1000 mg", ["paracetamol"]), ("Lasilix special 40 mg", ["furosemide"])],
 )
