@@ -657,6 +657,9 @@ def _crop_alone(gray: Image.Image, crop_box: Box, others: list[Box]) -> Image.Im
 # A number before "ans" or "kg" read below this confidence (0-100) is read again.
 FACT_CONFIDENCE = 90.0
 _AGE_OR_WEIGHT = re.compile(r"^(\d{2,3})\s*(ans|kg)$", re.IGNORECASE)
+_LEADING_LE = re.compile(r"^\s*le\s+", re.IGNORECASE)
+# the date of an ordonnance runs about this many letter heights to the right of its "le"
+DATE_WIDTH = 12
 # a date with a digit misread: two or three groups of digits joined by "/", 6 to 8 digits
 _BROKEN_DATE = re.compile(r"^(?=(?:\D*\d){6,8}\D*$)\d{1,4}/\d{1,4}(?:/\d{2,4})?[.,]?$")
 _BIRTH_WORD = re.compile(r"^(?:naissance|n[ée]e?|n[ée]\(e\))$", re.IGNORECASE)
@@ -699,17 +702,21 @@ def reread_patient_facts(
                 and (i == 0 or not _BIRTH_WORD.match(words[i - 1].text.lower()))
             ):
                 targets.append((index, i, i + 1, "date"))  # "le 0142/2026", "25/09/2625"
+            elif _unread_ordonnance_date(words, i):
+                targets.append((index, i, len(words), "ordonnance_date"))  # "Le Cr", "Amiens. le oe"
     targets = targets[:MAX_REREADS]
     if not targets:
         return lines
     gray = page if page.mode == "L" else page.convert("L")
     crop_boxes: list[Box] = []
     crops = []
-    for index, first, end, _ in targets:
+    for index, first, end, kind in targets:
         span = lines[index].words[first:end]
         left, top = min(w.box[0] for w in span), min(w.box[1] for w in span)
         right, bottom = max(w.box[2] for w in span), max(w.box[3] for w in span)
         height = bottom - top
+        if kind == "ordonnance_date":
+            right = max(right, left + DATE_WIDTH * height)  # the date may be read as nothing
         crop_box = (
             max(0, left - height // 2),
             max(0, top - height // 3),
@@ -727,11 +734,14 @@ def reread_patient_facts(
         readings, other_engine = read_apart(reader, crops), False
     for (index, first, end, kind), crop_box, reading in zip(targets, crop_boxes, readings, strict=True):
         again = [_shifted(w, crop_box) for ln in reading for w in ln.words]
-        text = " ".join(w.text for w in again).strip(" .,:;'’")
+        text = " ".join(w.text for w in again).strip(" .,:;'’-_")
         before = lines[index].words[first:end]
         if kind == "age_or_weight":
             whole = _AGE_OR_WEIGHT.match(text)
             if whole is None or whole.group(2).lower() != before[-1].text.strip(".,:;").lower():
+                continue
+        elif kind == "ordonnance_date":
+            if _LEADING_LE.match(text) is None or read_date(_LEADING_LE.sub("", text)) is None:
                 continue
         elif read_date(text, birth=kind == "birth_date") is None:
             continue
@@ -754,6 +764,24 @@ def reread_patient_facts(
         out[index] = OcrLine([*old[:first], *words, *old[end:]])
         applied[index] = first
     return out
+
+
+def _unread_ordonnance_date(words: list[Word], i: int) -> bool:
+    """ "Le Cr", "Amiens. le oe", "le 10 juillet 20:": the "le" of the ordonnance's date (first on
+    its line, or after a city), followed by a few marks or a date that does not read. Without
+    it, an age from a birth date is counted to today."""
+    if words[i].text.lower() != "le" or i + 1 >= len(words):
+        return False
+    if i > 0 and not words[i - 1].text.endswith((",", ".")):
+        return False  # "1 cp le soir"
+    if any(_BIRTH_WORD.match(w.text.strip(".,:;").lower()) for w in words[:i]):
+        return False
+    after = [w.text for w in words[i + 1 :]]
+    if any(_BROKEN_DATE.match(w) for w in after):
+        return False  # a date misread digit by digit: read again on its own
+    if not (after[0][:1].isdigit() or len(after[0].strip(".,:;")) <= 3) or len(after) > 4:
+        return False  # "le soir", "le médecin traitant"
+    return read_date(" ".join(after)) is None
 
 
 def _digit_confidence(words: list[Word]) -> float:

@@ -503,6 +503,9 @@ def _header(*rows: tuple[str, float]) -> list[OcrLine]:
         ("Date de naissance : or", "21/09/1937", "Date de naissance : 21/09/1937"),
         ("Toulouse, le 0142/2026", "01/02/2026", "Toulouse, le 01/02/2026"),
         ("Paris, le 25/09/2625", "25/09/2025", "Paris, le 25/09/2025"),
+        # the ordonnance's date read as marks: without it an age is counted to today
+        ("Le Cr", "Le 17/02/2025-", "Le 17/02/2025-"),
+        ("Amiens. le oe", "le 31/01/2025", "Amiens. le 31/01/2025"),
     ],
 )
 def test_a_broken_patient_fact_is_read_again_by_the_second_reader(read: str, again: str, meant: str) -> None:
@@ -523,6 +526,7 @@ def test_a_broken_patient_fact_is_read_again_by_the_second_reader(read: str, aga
         ("ee ans", "80 kg"),  # another fact
         ("Paris, le 25/09/2625", "25/09/2825"),  # not a real date
         ("Date de naissance : or", "or"),
+        ("Le Cr", "17/02/2025"),  # no "le": not the line read again
     ],
 )
 def test_a_second_reading_that_is_no_whole_fact_is_dropped(read: str, again: str) -> None:
@@ -533,7 +537,14 @@ def test_a_second_reading_that_is_no_whole_fact_is_dropped(read: str, again: str
 
 def test_facts_read_surely_are_not_read_again() -> None:
     page = Image.new("L", (2480, 3508), 255)
-    lines = _header(("Mme DURAND, 82 ans", 95.0), ("Née le 04/05/1944", 95.0), ("Poids 61 kg", 96.0))
+    lines = _header(
+        ("Mme DURAND, 82 ans", 95.0),
+        ("Née le 04/05/1944", 95.0),
+        ("Poids 61 kg", 96.0),
+        ("Paris, le 3 mars 2025", 95.0),
+        ("1 cp le soir", 95.0),  # a "le" of a posology is no date
+        ("matin, le midi", 95.0),
+    )
     second = _Reader("99 ans", 79.0)
     assert reread_patient_facts(lines, page, None, second) == lines
     assert second.crops == 0
