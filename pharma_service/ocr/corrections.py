@@ -44,6 +44,9 @@ _RULES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
     # a marker with a second dash or mark: "3- -FORLAX 10g" (the drug was read as the
     # posology of the line above)
     (re.compile(r"^(\s*\d{1,2}\s*[-.)])\s*[-–—~_.,]+\s*(?=[A-ZÀ-Ý]{3})"), r"\1 "),
+    # a "Z" read "7" at the start of a name in capitals: "7YMAD 80 000 UI" (the line, which
+    # began with a number, was read as the posology of the drug above)
+    (re.compile(r"^(\s*)7(?=[A-Z]{4,}\b)"), r"\1Z"),
     # a doubled marker: "6) ) HYDROXYCHLOROQUINE"
     (re.compile(r"^(\s*\d{1,2}\))[\s)]+(?=\S)"), r"\1 "),
     # "l cp", "I gélule", "| sachet", "l'sachet", "Î cp", "il comprimé", "{ gélule", "T cp" -> "1 ..."
@@ -65,7 +68,7 @@ _RULES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
     # a dash schedule written with "=": "1=0=0"
     (re.compile(r"(?<![\w=])(\d)\s?=\s?(\d)\s?=\s?(\d)(?![\w=])"), r"\1-\2-\3"),
     # a speck read as a letter glued after a dash schedule: "0-0-1T"
-    (re.compile(r"(?<![\w-])(\d-\d-\d)[TIl|](?![\w-])"), r"\1"),
+    (re.compile(r"(?<![\w-])(\d-\d-\d)(?:[TIl|]|_+)(?![\w-])"), r"\1"),
     # a quote read before "jour": "1 fois par ‘jour"
     (re.compile(r"\b([Pp]ar)\s*['‘’`]\s*(?=jour\b)"), r"\1 "),
     # "cp/jj" or "cp/i" for "cp/j"
@@ -77,6 +80,18 @@ _RULES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
     (re.compile(r"\b([Uu]ne?)[.,](?=\s+(?i:comprim|g[ée]l|sachet|cp|ampoule))"), r"\1"),
     (re.compile(r"(?<=\b\d)[:;](?=\s*fois\b)"), ""),
     (re.compile(r"\bmatinet\b"), "matin et"),
+    # "et" glued to the time after it, a unit glued to "au": "midi etsoir", "1 cprau coucher"
+    (re.compile(r"\bet(?=(?:matin|midi|soir)\b)"), "et "),
+    (re.compile(r"(?<=\d )(cpr?|g[eé]l)au\b"), r"\1 au"),
+    # "op" for "cp" after a count, before its schedule: "1 op par jour"
+    (re.compile(r"(?<![\w/.,])(\d|[lI|]) op(?=\s+(?:par|le|au|matin|midi|soir)\b)"), r"\1 cp"),
+    # a stop read after a duration's number: "pendant 3. mois" (the 3 was taken as a count)
+    (re.compile(r"(?<=\b\d)\.\s+(?=(?:jours?|mois|semaines?)\b)"), " "),
+    # a strength glued to the count after it by a dash: "FORLAX 10 g-1 sachet le matin"
+    (
+        re.compile(r"(?<=\d)(\s?(?:mg|g|µg|ml|UI))-(?=\d\s*(?:cp|cpr|comprim|g[eé]l|sachet|ampoule)\w*\b)"),
+        r"\1 - ",
+    ),
     (re.compile(r"\b(le|et|au)\s+soit\b"), r"\1 soir"),  # not "soit 2 cp par jour"
     (re.compile(r"\b[fi]ous(?=\s+les\s+(?:jours|mois|semaines|\d))"), "tous"),
     # "mg -1-1-1": the dash of an inline posology lost its space
@@ -142,6 +157,8 @@ _RULES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
     (re.compile(r"(?<=\d)['’‘`!]+(?=\s?(?:mg|g|µg|ml|UI)\b)"), ""),
     # a weight alone on its line, its "g" cut by the handwriting detector: "62 k", "66 k kg"
     (re.compile(r"^(\s*\d{2,3})\s*[kK](?:\s+kg)?\s*$"), r"\1 kg"),
+    # ... or its "k": "74g" alone on its line (30 g or more: not a dose written alone)
+    (re.compile(r"^(\s*(?:[3-9]\d|1\d\d))\s*g\s*$"), r"\1 kg"),
     # "un" misread before a unit word ("ur comprimé", "on Comprime", "(n Compi", "Cn sachet"),
     # "midi" between "matin" and "soir"
     (

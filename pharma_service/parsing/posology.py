@@ -1227,11 +1227,16 @@ def _read_strengths(s: str, pos: int, end: int) -> tuple[list[tuple[float, str, 
         pos = join.end()
 
 
+_SCHEDULE_WORD = re.compile(r"(?<![a-z])(?:matin|midi|soir|coucher|jours?|fois|semaines?)(?![a-z])")
+
+
 def _drug_prefix(s: str, orig: str, end: int) -> _Prefix:
     lead = _LEAD.match(s, 0, end)
     start = lead.end() if lead else 0
     colon = s.find(":", start, end)
-    if colon > start:
+    if colon > start and _SCHEDULE_WORD.search(s, start, colon) is None:
+        # (a colon after a time of day is a speck, not the end of the drug's description:
+        # "1000 mg 1 comprimé le matin, midi : soir")
         first = _PREFIX_TOKEN.search(s, start, colon)
         word = first.group().strip(".'-") if first else ""
         if word.isalpha() and len(word) > 1 and not _is_vocab(word):

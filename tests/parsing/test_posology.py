@@ -648,6 +648,15 @@ def test_heparin_strength_in_anti_xa_units_per_volume_is_not_a_dose() -> None:
     assert parse_posology("SOLUPRED 1 mg/ml 10 ml le matin").units_per_intake == 10
 
 
+def test_a_colon_after_a_time_of_day_does_not_end_the_drug_description() -> None:
+    # a speck read as ":" late in the line made the whole posology the drug's description,
+    # and its strength the dose (1000 mg once a day)
+    p = parse_posology("Paracetamol 1000 mg 1 comprimé le matin, midi : soir")
+    assert (p.units_per_intake, p.unit, p.intakes_per_day) == (1, "comprimé", 3)
+    described = parse_posology("SIMVASTATINE 40 mg comprimé : 1 cp le soir")
+    assert (described.units_per_intake, described.intakes_per_day) == (1, 1)
+
+
 def test_frequency_without_period_is_not_guessed() -> None:
     p = parse_posology("1 cp 3 fois")
     assert p.intakes_per_day is None
