@@ -74,7 +74,7 @@ _RULES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
     # "cp/jj" or "cp/i" for "cp/j"
     (re.compile(rf"\b({_UNIT_WORDS})/(?:jj|i)\b", re.IGNORECASE), r"\1/j"),
     # "le:soir", "par.jour", "1: fois", "matinet soir": punctuation or a lost space in a schedule
-    (re.compile(r"\b(le|au|par)[:;.,]\s*(?=(?:matin|midi|soir|coucher|jour)\b)"), r"\1 "),
+    (re.compile(r"\b(le|au|par)[:;.,]\s*(?=(?i:matin|midi|soir|coucher|jour)\b)"), r"\1 "),
     # "Un. Comprime 3. fois Par jour": stops read after a count
     (re.compile(r"(?<=\b\d)[.,]\s+(?=fois\b)"), " "),
     (re.compile(r"\b([Uu]ne?)[.,](?=\s+(?i:comprim|g[ée]l|sachet|cp|ampoule))"), r"\1"),
@@ -131,7 +131,7 @@ _RULES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
         lambda m: "-".join("0" if ch in "oO0" else "1" for ch in m.groups()),
     ),
     # "jour" misread after "par" or "fois par": "par jo", "par jur", "Par jou"
-    (re.compile(r"\b([Pp]ar)\s*(?:jo|jou|jur|jor|jovr|jouv|jaur)\b"), r"\1 jour"),
+    (re.compile(r"\b([Pp]ar)\s*(?:jo|jou|jur|jor|jovr|jouv|jaur|jo0r|j0ur|joor|jcur)\b"), r"\1 jour"),
     # "par" with its "r" misread: "paï jour"
     (re.compile(r"\b([Pp]a)[ïîi](?=\s+jour\b)"), r"\1r"),
     # "gél" with its "g" read as a "d", glued to its count: "1dél si diarrhée"
@@ -143,7 +143,7 @@ _RULES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
     (re.compile(r"(?<=/j)(?=Q\.?S?\.?P\b)"), " "),
     (re.compile(r"(?<=\d)(\s?(?:mg|ml|µg|UI))[.,:](?=\d(?:-\d){2,3}\b)"), r"\1 "),
     # a time of day glued to "QSP": "le matinQP 3 mois"
-    (re.compile(r"\b(matin|midi|soir|coucher)(?=Q\.?S?\.?P\b)"), r"\1 "),
+    (re.compile(r"\b((?i:matin|midi|soir|coucher))(?=(?:Q\.?S?\.?P|QP)\b)"), r"\1 "),
     # a unit glued to the count that follows it: "5 mg1 cpr le soir"
     (re.compile(r"(?<=\d)(\s?(?:mg|ml|µg|g))(?=\d\s*(?:cp|cpr|comprim|g[ée]l|sachet)\b)"), r"\1 "),
     # "20 rng" / "20 mq" for "mg"
