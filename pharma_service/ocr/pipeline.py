@@ -669,7 +669,8 @@ def reread_patient_facts(
     lines: list[OcrLine], page: Image.Image, reader: OcrEngine | None, second_reader: OcrEngine | None = None
 ) -> list[OcrLine]:
     """Read again, on their own, the words of a patient fact whose number is broken: "ee ans",
-    "/0 ans", "89 ans" read at 82, "Date de naissance : or", a birth date "24/13/1935".
+    "/0 ans", "89 ans" read at 82, "Date de naissance : or", a birth date "24/13/1935", and
+    the ordonnance's date read as marks ("Le Cr"), which an age from a birth date needs.
 
     The words are cropped alone (a header line often runs into the next column) and read
     by ``second_reader`` (the handwriting reader) when there is one: Tesseract misreads the
