@@ -65,6 +65,11 @@ CORE_MARGIN = 0.5
 # read again with this many heights of the group after it
 STROKE_WIDTH = 0.6
 STROKE_CONTEXT = 4
+# Lines the detector missed: a band of ink, near the text's left margin (within this many
+# line heights) and in rows no group covers, is searched again at this other reduction.
+LOST_LINE_REACH = 8
+LOST_LINE_INK = 0.05  # ink pixels per row, in line heights: a speck's row is no line
+SECOND_DETECTION_REDUCTION = 2.5
 INK_LEVEL = 128  # the page reaches this reader binarised (preprocess.prepare)
 RECOGNITION_BATCH = 6  # crops of similar width per recogniser run, as rapidocr does
 
@@ -112,22 +117,28 @@ class PaddleReader:
 
         detect, recognise = self._load()
         rgb = image.convert("RGB")
-        reduced = (max(1, rgb.width // DETECTION_REDUCTION), max(1, rgb.height // DETECTION_REDUCTION))
-        small = rgb.resize(reduced)
-        polygons, _ = detect(np.ascontiguousarray(np.asarray(small)[:, :, ::-1]))
-        if polygons is None or len(polygons) == 0:
-            return []
-        page = np.ascontiguousarray(np.asarray(rgb)[:, :, ::-1])  # the models take BGR
-        boxes = [_page_box(polygon, rgb.size) for polygon in polygons]
-        boxes = [b for b in boxes if b[2] - b[0] > 2 and b[3] - b[1] > 2]
+        boxes = _detect(detect, rgb, DETECTION_REDUCTION)
         if not boxes:
             return []
+        page = np.ascontiguousarray(np.asarray(rgb)[:, :, ::-1])  # the models take BGR
         rows = text_rows(boxes)
         ink = np.asarray(rgb.convert("L")) < INK_LEVEL
         # where the page's text begins: the left of most lines, not of a speck in the margin
         starts = sorted(row[0][0] for row in rows)
         margin = starts[len(starts) // 10]
         typical = statistics.median(b[3] - b[1] for b in boxes)
+        bands = lost_bands(boxes, ink, margin, typical)
+        if bands:
+            # Whole lines the detector missed at this scale ("81 kg" and the clearance under
+            # it, on a dev page) are found at another: its groups in those bands are added.
+            rescale = _detect(detect, rgb, SECOND_DETECTION_REDUCTION)
+            boxes += [
+                b
+                for b in rescale
+                if any(top <= (b[1] + b[3]) / 2 < bottom for top, bottom in bands)
+                and not any(_area_overlap(b, other) > OVERLAP_SHARE for other in boxes)
+            ]
+            rows = text_rows(boxes)
         rows = [
             [ink_core(b, ink, typical) if b[3] - b[1] > TALL_BOX * typical else b for b in row]
             for row in rows
@@ -312,9 +323,46 @@ def _grown(box: Box, size: tuple[int, int]) -> Box:
     )
 
 
-def _page_box(polygon: Any, size: tuple[int, int]) -> Box:
-    xs = [float(p[0]) * DETECTION_REDUCTION for p in polygon]
-    ys = [float(p[1]) * DETECTION_REDUCTION for p in polygon]
+def _detect(detect: Any, rgb: Image.Image, reduction: float) -> list[Box]:
+    """The text groups the detector finds on the page reduced by ``reduction``, in page pixels."""
+    import numpy as np
+
+    small = rgb.resize((max(1, round(rgb.width / reduction)), max(1, round(rgb.height / reduction))))
+    polygons, _ = detect(np.ascontiguousarray(np.asarray(small)[:, :, ::-1]))
+    if polygons is None or len(polygons) == 0:
+        return []
+    boxes = [_page_box(polygon, rgb.size, reduction) for polygon in polygons]
+    return [b for b in boxes if b[2] - b[0] > 2 and b[3] - b[1] > 2]
+
+
+def _area_overlap(a: Box, b: Box) -> float:
+    """The share of the smaller box that the other covers."""
+    width = min(a[2], b[2]) - max(a[0], b[0])
+    height = min(a[3], b[3]) - max(a[1], b[1])
+    if width <= 0 or height <= 0:
+        return 0.0
+    smaller = min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
+    return width * height / max(1, smaller)
+
+
+def lost_bands(boxes: list[Box], ink: Any, margin: int, typical: float) -> list[tuple[int, int]]:
+    """Bands of the page, at least half a line high, where ink starts near the text margin
+    and no detected group covers it: lines the detector missed."""
+    import numpy as np
+
+    covered = np.zeros(ink.shape[0], dtype=bool)
+    for box in boxes:
+        covered[box[1] : box[3]] = True
+    left = max(0, int(margin - typical))
+    right = min(ink.shape[1], int(margin + LOST_LINE_REACH * typical))
+    inked = ink[:, left:right].sum(axis=1) >= max(3, LOST_LINE_INK * typical)
+    runs = true_runs(inked & ~covered, int(typical // 4))
+    return [(top, bottom) for top, bottom in runs if bottom - top >= typical / 2]
+
+
+def _page_box(polygon: Any, size: tuple[int, int], reduction: float = DETECTION_REDUCTION) -> Box:
+    xs = [float(p[0]) * reduction for p in polygon]
+    ys = [float(p[1]) * reduction for p in polygon]
     width, height = size
     return (
         max(0, int(min(xs))),

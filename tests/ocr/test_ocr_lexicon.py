@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from pharma_service.ocr.handwriting import PaddleReader, ink_core, text_rows, uncovered_ink
+from pharma_service.ocr.handwriting import PaddleReader, ink_core, lost_bands, text_rows, uncovered_ink
 from pharma_service.ocr.lexicon import Lexicon, LexiconDecoder, ctc_log_likelihood
 from pharma_service.referential.store import Referential
 
@@ -152,6 +152,18 @@ def test_a_first_word_the_detector_missed_is_boxed_back_to_the_page_margin() -> 
     assert all(box[0] > 400 for box in found)
     (box,) = uncovered_ink(row, ink, margin=120)
     assert box[0] <= 120 and box[2] >= 400
+
+
+def test_a_line_no_group_covers_is_a_lost_band() -> None:
+    ink = np.zeros((900, 1600), dtype=bool)
+    boxes = [(200, 100, 900, 160), (200, 400, 800, 460)]
+    ink[105:155, 200:900] = ink[405:455, 200:800] = True  # the lines the detector found
+    ink[255:300, 210:600] = True  # "81 kg", between them, found by none
+    ink[600:603, 300:303] = True  # a speck: no line
+    ink[700:750, 1500:1600] = True  # a signature far right of the text's margin
+    assert lost_bands(boxes, ink, margin=200, typical=60) == [(255, 300)]
+    boxes.append((210, 250, 600, 305))
+    assert lost_bands(boxes, ink, margin=200, typical=60) == []
 
 
 def test_ink_inside_another_lines_group_is_not_boxed_again() -> None:
