@@ -22,6 +22,10 @@ _UNIT_WORDS = (
 )
 
 _RULES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
+    # a "½" or "¼" glyph read with its small raised "1" as a quote: "‘2 cp", "‘4 cp" (the
+    # count read alone, 2 or 4, would be four times the dose)
+    (re.compile(rf"(?<![\w])[‘`’']\s?2(?=\s*{_UNIT_WORDS}\b)", re.IGNORECASE), "½"),
+    (re.compile(rf"(?<![\w])[‘`’']\s?4(?=\s*{_UNIT_WORDS}\b)", re.IGNORECASE), "¼"),
     # stray marks before a line (a lost "1." read as ".", a speck read as "‘"): keep the indent
     (re.compile(r"^(\s*)(?:[.,'‘’`´_|:;~\"“”«»*•°!\[\]{}…=©®]+\s*)+(?=[A-ZÀ-Ý0-9])"), r"\1"),
     # "UI" read "UT" after a strength: "ZYMAD 80 000 UT" (no unit is written UT)
@@ -278,6 +282,10 @@ def _fix_civility(m: re.Match[str]) -> str:
 
 _BEFORE_A_NAME = r"(?=\s*:?\s*[A-ZÀ-Ý][A-Za-zÀ-ÿ'-]+)"
 _HEADER_RULES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
+    # a "½" or "¼" glyph read with its small raised "1" as a quote: "‘2 cp", "‘4 cp" (the
+    # count read alone, 2 or 4, would be four times the dose)
+    (re.compile(rf"(?<![\w])[‘`’']\s?2(?=\s*{_UNIT_WORDS}\b)", re.IGNORECASE), "½"),
+    (re.compile(rf"(?<![\w])[‘`’']\s?4(?=\s*{_UNIT_WORDS}\b)", re.IGNORECASE), "¼"),
     # civility: "Mrne"/"Mnie" for "Mme" ("rn" read for "m"), a misread "Madame" or "Monsieur"
     (re.compile(rf"(?<![\w.])M(?:rn|ni|n|rm)e{_BEFORE_A_NAME}"), "Mme"),
     (re.compile(rf"(?<![\w.])M[a-zé]{{4,11}}{_BEFORE_A_NAME}"), _fix_civility),
