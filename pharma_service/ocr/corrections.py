@@ -22,6 +22,8 @@ _UNIT_WORDS = (
 )
 
 _RULES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
+    # "gélule" with its "l" read as an "i" or a "1": "géluie", "gélu1e"
+    (re.compile(r"\b([gG])([eé])lu[i1]e(s?)\b"), r"\1\2lule\3"),
     # a "½" or "¼" glyph read with its small raised "1" as a quote: "‘2 cp", "‘4 cp" (the
     # count read alone, 2 or 4, would be four times the dose)
     (re.compile(rf"(?<![\w])[‘`’']\s?2(?=\s*{_UNIT_WORDS}\b)", re.IGNORECASE), "½"),
@@ -41,8 +43,9 @@ _RULES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
     ),
     # a number marker read with a brace or an extra dot: "3} INEXIUM", "6). ZYMAD", "2]. X"
     (re.compile(r"^(\s*\d{1,2})\s*(?:[)}\]]\s*[.,:;]?|\)?\s*[.,]\s*[)}\]])\s*(?=[A-ZÀ-Ý])"), r"\1) "),
-    # a number read with a colon or comma: "2: ACIDE", "9:PRAVASTATINE" -> "2) ..."
-    (re.compile(r"^(\s*\d{1,2})\s*[:;,]\s*(?=[A-ZÀ-Ý]{3})"), r"\1) "),
+    # a number read with a colon, a comma or a question mark: "2: ACIDE", "9:PRAVASTATINE",
+    # "9? OXYBUTYNINE" -> "2) ..."
+    (re.compile(r"^(\s*\d{1,2})\s*[:;,?]\s*(?=[A-ZÀ-Ý]{3})"), r"\1) "),
     # a number whose "." was lost, before a name in capitals that is not a unit: "4 TEMESTA"
     (re.compile(rf"^(\s*\d{{1,2}})\s+(?!(?i:{_UNIT_WORDS})\b)(?=[A-ZÀ-Ý]{{4,}})"), r"\1) "),
     # a marker with a second dash or mark: "3- -FORLAX 10g" (the drug was read as the

@@ -260,6 +260,8 @@ def test_pdf_text_lines_have_no_box() -> None:
         ("1 cp/}", "1 cp/j"),
         ("1=0=0", "1-0-0"),
         ("74g", "74 kg"),
+        ("l géluie par jour, le matin", "1 gélule par jour, le matin"),
+        ("9? OXYBUTYNINE 5 mg cp: 1-0-1", "9) OXYBUTYNINE 5 mg cp: 1-0-1"),
         ("BROMAZEPAM 6 mg : ‘4 cp 2 fois par jour", "BROMAZEPAM 6 mg : ¼ cp 2 fois par jour"),
         ("Warfarine 5 mg ‘2 cp le soir", "Warfarine 5 mg ½ cp le soir"),
         ("  ‘2 cp le soir", "  ½ cp le soir"),
