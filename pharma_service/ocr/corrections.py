@@ -87,6 +87,7 @@ _RULES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
     (re.compile(r"\b([Uu]ne?)[.,](?=\s+(?i:comprim|g[ée]l|sachet|cp|ampoule))"), r"\1"),
     (re.compile(r"(?<=\b\d)[:;](?=\s*fois\b)"), ""),
     (re.compile(r"\bmatinet\b"), "matin et"),
+    (re.compile(r"\b(fois)[.,;:](?=par\b)"), r"\1 "),
     # "et" glued to the time after it, a unit glued to "au": "midi etsoir", "1 cprau coucher"
     (re.compile(r"\bet(?=(?:matin|midi|soir)\b)"), "et "),
     (re.compile(r"(?<=\d )(cpr?|g[eé]l)au\b"), r"\1 au"),
@@ -303,8 +304,14 @@ _HEADER_RULES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]
         re.compile(r"(?<![\w/])(?:\d{1,2}|1er)\s+(?P<month>[^\W\d_]{3,10})\.?\s+(?:19|20)\d{2}\b"),
         _fix_month,
     ),
-    # born: "Néele", "néele", "Nee le", "ré le", "Né le" before a date
-    (re.compile(rf"(?<![\w/])[NnRr][ée](?P<e>[ée]?)\s*l[eé]{_DATE_AHEAD}"), r"né\g<e> le"),
+    # born: "Néele", "néele", "Nee le", "ré le", "Né le", "Nee'le", "Née) le" before a date
+    (
+        re.compile(rf"(?<![\w/])[NnRr][ée](?P<e>[ée]?)\)?\s*['’‘`]?\s*l[eé]{_DATE_AHEAD}"),
+        r"né\g<e> le",
+    ),
+    # glued: "Datedenaissance:1001/1937"; a birth date whose first "/" was lost ("1001/1937")
+    (re.compile(r"\b(Date)\s?de\s?(naissance)\b", re.IGNORECASE), r"\1 de \2"),
+    (re.compile(r"(?<=naissance)(\s*:?\s*)(\d{2})(\d{2})/((?:19|20)\d{2})\b", re.IGNORECASE), r"\1\2/\3/\4"),
     # a mark between a number and its unit: "77'ans", "92. ans", "Poids 78. kg"
     (re.compile(r"(?<=\d)\s*['‘’`.,]\s*(?=ans\b)"), " "),
     (re.compile(r"(?<=\d)\s*['‘’`.,]\s+(?=kg\b)"), " "),

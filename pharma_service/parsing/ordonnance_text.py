@@ -161,7 +161,8 @@ _AGE = re.compile(
     r"(?<![a-z])age\s*[:=]?\s*(\d{1,3})(?:\s*ans)?(?![\d])"
     # "Jean-Pierre,72 ans" is an age, "1,72 ans" is not
     r"|(?<![\d/])(?<!\d[.,])(\d{1,3})\s*ans(?![a-z])"
-    r"|(?<![\d/])(?<!\d[.,])(\d{1,3})\s*a(?=\s*(?:[),;]|$))"
+    # "85 a)" is an age, not the end of a schedule read as "1:0-0 A"
+    r"|(?<![\d/:-])(?<!\d[.,])(\d{1,3})\s*a(?=\s*(?:[),;]|$))"
 )
 _SEX_F = re.compile(
     r"(?:^|[\s(,:])(?:mme|madame|mlle|mademoiselle|femme)(?![a-z])|sexe\s*:?\s*(?:f|feminin)(?![a-z])"
@@ -288,6 +289,19 @@ def _prescriber_facts(line: str, folded: str, facts: dict[str, str]) -> bool:
         facts["specialty"] = line[m.start() : m.end()]
         found = True
     return found
+
+
+def _after_prescriber(line: str, folded: str) -> str:
+    """The folded line after the last of the prescriber's words on it (name, specialty, RPPS)."""
+    ends = [0]
+    m = _DOCTOR.search(line)
+    if m:
+        ends.append(m.end())
+    for rx in (_SPECIALTY, _RPPS, _ADELI):
+        m = rx.search(folded)
+        if m:
+            ends.append(m.end())
+    return folded[max(ends) :]
 
 
 # --------------------------------------------------------------------------- lines
@@ -588,11 +602,13 @@ def _parse(text: str, is_drug_name: DrugNameTest | None = None) -> ParsedOrdonna
                 ordo_date = _date(m, birth=False)
                 used = ordo_date is not None
         people = _prescriber_facts(stripped, folded, prescriber)
+        # A scan can join the prescriber's column and the patient's into one line ("Médecin
+        # généraliste M | née le 11/07/1957"): the patient's facts are read after the
+        # prescriber's own words, never before them ("Madame le Docteur ...").
+        own = _after_prescriber(stripped, folded) if people else folded
         # "eGFR 60 ml/min" looks like "<name> <number> ml": a drug line needs no lab keyword
-        may_hold_facts = not people and (
-            _STRENGTH_LINE.match(folded) is None or _LAB_KEYWORD.search(folded) is not None
-        )
-        facts = _patient_facts(folded, patient) if may_hold_facts else False
+        may_hold_facts = _STRENGTH_LINE.match(own) is None or _LAB_KEYWORD.search(own) is not None
+        facts = _patient_facts(own, patient) if may_hold_facts and own.strip() else False
         if used or people or facts:
             current = None
             continue

@@ -239,6 +239,24 @@ def test_a_labelled_weight_in_another_unit_is_not_read_as_kg() -> None:
         assert "weight_kg" not in r.patient, line
 
 
+def test_a_schedule_read_with_a_letter_after_it_is_no_age() -> None:
+    # "1:0-0 A": the end of a schedule, not "0 a" (an age of zero, which overrode the birth date)
+    r = parse_ordonnance_text("née le 13/03/1944\n1) KARDEGIC 75 mg\n  _1:0-0 A\n")
+    assert "age" not in r.patient
+    assert parse_ordonnance_text("Mme X (85 a)\n1) KARDEGIC 75 mg\n").patient["age"] == 85
+
+
+def test_patient_facts_on_the_prescribers_line_are_read_after_the_prescribers_words() -> None:
+    # a scan joins the two columns of the header into one line
+    joined = "Médecin généraliste  M | née le 11/07/1957\nDr Isabelle CLÉMENT . Madame Odette ROUSSEL, 81 ans"
+    r = parse_ordonnance_text(joined + "\n1) KARDEGIC 75 mg : 1 sachet par jour\n")
+    assert r.patient == {"birth_date": date(1957, 7, 11), "age": 81, "sex": "F"}
+    assert r.prescriber["specialty"] == "Médecin généraliste"
+    # the prescriber's own civility is not the patient's sex
+    r = parse_ordonnance_text("Madame le Docteur Sophie MARTIN\n1) KARDEGIC 75 mg : 1 sachet par jour\n")
+    assert "sex" not in r.patient
+
+
 def test_out_of_range_values_are_dropped() -> None:
     r = parse_ordonnance_text("Poids : 980 kg, 140 ans\n1) KARDEGIC 75 mg\n")
     assert "weight_kg" not in r.patient
