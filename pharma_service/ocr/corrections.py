@@ -164,7 +164,9 @@ _RULES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
     (re.compile(r"(?<=[^\W\d_]{3})(?:[!'’]+\s?|[:.])(?=\d+(?:[.,]\d+)?\s?(?:mg|g|µg|ml|UI)\b)"), " "),
     (re.compile(r"(?<=\d)['’‘`!]+(?=\s?(?:mg|g|µg|ml|UI)\b)"), ""),
     # a weight alone on its line, its "g" cut by the handwriting detector: "62 k", "66 k kg"
-    (re.compile(r"^(\s*\d{2,3})\s*[kK](?:\s+kg)?\s*$"), r"\1 kg"),
+    # (or its "k" doubled: "67g kg", "52 k Kg", "68kKg"; the number doubled: "55 55k kg")
+    (re.compile(r"^(\s*)(\d{2,3})\s+\2(?=\s*[kK])"), r"\1\2"),
+    (re.compile(r"^(\s*\d{2,3})\s*[gkK]{0,2}\s*[kK][gG]?\s*$"), r"\1 kg"),
     # ... or its "k": "74g" alone on its line (30 g or more: not a dose written alone)
     (re.compile(r"^(\s*(?:[3-9]\d|1\d\d))\s*g\s*$"), r"\1 kg"),
     # "un" misread before a unit word ("ur comprimé", "on Comprime", "(n Compi", "Cn sachet"),
