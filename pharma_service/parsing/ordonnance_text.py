@@ -452,8 +452,15 @@ _FOOTER = re.compile(
 
 
 def _speck(stripped: str, folded: str) -> bool:
-    """Two letters or digits at most, and not the start of a posology ("1", "½")."""
+    """Two letters or digits at most, and not the start of a posology ("½ cp"); or a number of
+    one or two digits alone ("2", "8."), a mark read as a digit: alone, a number is no dose
+    ("2 ; une gélule par jour" read two gélules)."""
+    if _LONE_NUMBER.match(stripped):
+        return True
     return sum(ch.isalnum() for ch in stripped) <= 2 and _POSOLOGY_START.match(folded) is None
+
+
+_LONE_NUMBER = re.compile(r"^[^\w½¼¾]*\d{1,2}[^\w½¼¾]*$")
 
 
 DrugNameTest = Callable[[str], bool]

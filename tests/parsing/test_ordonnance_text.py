@@ -257,6 +257,16 @@ def test_patient_facts_on_the_prescribers_line_are_read_after_the_prescribers_wo
     assert "sex" not in r.patient
 
 
+def test_a_number_alone_under_a_drug_is_a_speck_not_a_count() -> None:
+    text = "M. X, 80 ans\n1) TAMSULOSINE 0,4 mg\n  2\n  une gélule par jour, le matin\n  8.\n"
+    r = parse_ordonnance_text(text + "2) KARDEGIC 75 mg\n  ½\n")
+    assert [line.text for line in r.lines] == [
+        "TAMSULOSINE 0,4 mg ; une gélule par jour, le matin",
+        "KARDEGIC 75 mg ; ½",  # a fraction alone is still the start of a posology
+    ]
+    assert r.ignored == ["2", "8."]
+
+
 def test_out_of_range_values_are_dropped() -> None:
     r = parse_ordonnance_text("Poids : 980 kg, 140 ans\n1) KARDEGIC 75 mg\n")
     assert "weight_kg" not in r.patient
