@@ -58,7 +58,7 @@ _RULES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
     (re.compile(r"^(\s*\d{1,2}\))[\s)]+(?=\S)"), r"\1 "),
     # "l cp", "I gélule", "| sachet", "l'sachet", "Î cp", "il comprimé", "{ gélule", "T cp" -> "1 ..."
     (
-        re.compile(rf"(?<![\w/.,])[.,]?(?:[lI|!ÎÏíìï{{}}\[\]]'?|il)\s*(?={_UNIT_WORDS}\b)", re.IGNORECASE),
+        re.compile(rf"(?<![\w/.,])[.,]?(?:[lI|!ÎÏíìï{{}}\[\]][':]?|il)\s*(?={_UNIT_WORDS}\b)", re.IGNORECASE),
         "1 ",
     ),
     (re.compile(rf"(?<![\w/.,])T\s+(?={_UNIT_WORDS}\b)"), "1 "),
@@ -81,7 +81,16 @@ _RULES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
     # "cp/jj" or "cp/i" for "cp/j"
     (re.compile(rf"\b({_UNIT_WORDS})/(?:jj|i)\b", re.IGNORECASE), r"\1/j"),
     # "le:soir", "par.jour", "1: fois", "matinet soir": punctuation or a lost space in a schedule
-    (re.compile(r"\b(le|au|par)[:;.,]\s*(?=(?i:matin|midi|soir|coucher|jour)\b)"), r"\1 "),
+    (re.compile(r"\b(le|au|par)[:;.,]+\s*(?=(?i:matin|midi|soir|coucher|jour)\b)"), r"\1 "),
+    # "le" glued to its time, a unit glued to a schedule: "un comprimé lesoir", "1 cp0-0-1"
+    (re.compile(r"\ble(?=(?:matin|midi|soir)\b)"), "le "),
+    (re.compile(r"\b(cpr?)(?=\d-\d-\d\b)"), r"\1 "),
+    # a schedule with "à renouveler" glued to it ("1-0-0a renouveler"), or a dash before it
+    # at the start of a line ("-0-0-1")
+    (re.compile(r"(?<=\d-\d-\d)[aà](?=\s+renouvel)"), " à"),
+    (re.compile(r"^(\s*)[-–—](?=\d-\d-\d\b)"), r"\1"),
+    # a count with a brace read after it: "1} Cp/j"
+    (re.compile(r"(?<=\b\d)[}\])](?=\s*(?i:cp|cpr|comprim|g[eé]l|sachet))"), ""),
     # "Un. Comprime 3. fois Par jour": stops read after a count
     (re.compile(r"(?<=\b\d)[.,]\s+(?=fois\b)"), " "),
     (re.compile(r"\b([Uu]ne?)[.,](?=\s+(?i:comprim|g[ée]l|sachet|cp|ampoule))"), r"\1"),
@@ -155,7 +164,7 @@ _RULES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
     # a unit glued to the count that follows it: "5 mg1 cpr le soir"
     (re.compile(r"(?<=\d)(\s?(?:mg|ml|µg|g))(?=\d\s*(?:cp|cpr|comprim|g[ée]l|sachet)\b)"), r"\1 "),
     # "20 rng" / "20 mq" for "mg"
-    (re.compile(r"(?<=\d)\s?(?:rng|mq|rnq|my|ni|m9)\b"), " mg"),
+    (re.compile(r"(?<=\d)\s?(?:rng|mq|rnq|my|ni|m9|ME)\b"), " mg"),
     # "15 mi" / "15 rnl" for "ml"
     (re.compile(r"(?<=\d)\s?(?:mi|rnl)\b"), " ml"),
     # marks read between a name and its strength, or a strength and its unit: "SOLUPRED:20 mg",
