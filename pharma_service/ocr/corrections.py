@@ -54,6 +54,10 @@ _RULES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
     # a "Z" read "7" at the start of a name in capitals: "7YMAD 80 000 UI" (the line, which
     # began with a number, was read as the posology of the drug above)
     (re.compile(r"^(\s*)7(?=[A-Z]{4,}\b)"), r"\1Z"),
+    # a marker read twice: "8) 8)CLOPIDOGREL 75 mg"
+    (re.compile(r"^(\s*)(\d{1,2})\s*\)\s*\2\s*\)\s*(?=\S)"), r"\1\2) "),
+    # a marker with a stop and a colon: "4.:FEBUXOSTAT 80 mg"
+    (re.compile(r"^(\s*\d{1,2})\s*[.,]\s*[:;]\s*(?=[A-ZÀ-Ý]{3})"), r"\1) "),
     # a doubled marker: "6) ) HYDROXYCHLOROQUINE"
     (re.compile(r"^(\s*\d{1,2}\))[\s)]+(?=\S)"), r"\1 "),
     # "l cp", "I gélule", "| sachet", "l'sachet", "Î cp", "il comprimé", "{ gélule", "T cp" -> "1 ..."
@@ -383,7 +387,17 @@ def _fix_schedule(text: str) -> str:
     return re.sub(r"(?<=[^\W\d_])\s*[:;*…_|~]+\s*$", "", text)
 
 
+# The handwriting reader's model was trained on Chinese text too: it writes punctuation in
+# its full-width forms ("：", "）", "。"), which no rule here and no parser expects.
+_FULL_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {
+    0x3002: ".",
+    0x3001: ",",
+    0x3000: " ",
+}
+
+
 def correct_line(text: str) -> str:
+    text = text.translate(_FULL_WIDTH)
     for _ in range(2):  # "1-O-O": the second O has a digit before it only after the first fix
         for pattern, replacement in _RULES:
             text = pattern.sub(replacement, text)

@@ -260,6 +260,10 @@ def test_pdf_text_lines_have_no_box() -> None:
         ("1 cp/}", "1 cp/j"),
         ("1=0=0", "1-0-0"),
         ("74g", "74 kg"),
+        # the handwriting reader's full-width punctuation
+        ("： 7) RAMIPRIL 5 mg：1 comprimé le soir。", "7) RAMIPRIL 5 mg:1 comprimé le soir."),
+        ("8） 8)CLOPIDOGREL 75 mg", "8) CLOPIDOGREL 75 mg"),
+        ("4.:FEBUXOSTAT 80 mg : 1 cp", "4) FEBUXOSTAT 80 mg : 1 cp"),
         ("un comprimé par..jour", "un comprimé par jour"),
         ("MOPRAL 20 mg:1 gel 1-0-0a renouveler 3 fois", "MOPRAL 20 mg:1 gel 1-0-0 à renouveler 3 fois"),
         ("OLMETEC 20 mg: un comprimé lesoir", "OLMETEC 20 mg: un comprimé le soir"),
