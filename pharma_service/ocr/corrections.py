@@ -101,6 +101,9 @@ _RULES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
     (re.compile(r"(?<=\b\d)[:;](?=\s*fois\b)"), ""),
     (re.compile(r"\bmatinet\b"), "matin et"),
     (re.compile(r"\b(fois)[.,;:](?=par\b)"), r"\1 "),
+    (re.compile(r"\b(chaque)[.,;:]\s*(?=repas\b)"), r"\1 "),
+    # an "O" in a schedule written with spaces: "1- O- 1"
+    (re.compile(r"(?<=\d)(\s*-\s*)[Oo](?=\s*-\s*\d)"), r"\g<1>0"),
     # "et" glued to the time after it, a unit glued to "au": "midi etsoir", "1 cprau coucher"
     (re.compile(r"\bet(?=(?:matin|midi|soir)\b)"), "et "),
     (re.compile(r"(?<=\d )(cpr?|g[eé]l)au\b"), r"\1 au"),

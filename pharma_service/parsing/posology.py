@@ -1241,6 +1241,12 @@ def _drug_prefix(s: str, orig: str, end: int) -> _Prefix:
         word = first.group().strip(".'-") if first else ""
         if word.isalpha() and len(word) > 1 and not _is_vocab(word):
             strengths, _ = _read_strengths_anywhere(s, start, colon)
+            # "Escitalopram: 10 mg: 1 cpr": the strength after the name's colon, up to a
+            # second colon, is still the description (it was read as a dose of 10 mg)
+            after, stop = _read_strengths(s, colon + 1, end)
+            second = re.match(r"\s*:", s[stop:end]) if after else None
+            if second is not None:
+                return _Prefix(stop + second.end(), strengths + after)
             return _Prefix(colon + 1, strengths)
     names = 0
     pos = start

@@ -594,7 +594,15 @@ def _route(text: str, product: Specialty | None) -> str:
 
 def _drug_segment(text: str) -> str:
     match = _POSOLOGY_START.search(text)
+    if match and match.group().strip() == ":":
+        # "Escitalopram: 10 mg: 1 cpr": a strength between two colons is the drug's
+        strength = _STRENGTH_THEN_COLON.match(text, match.end())
+        if strength:
+            match = _POSOLOGY_START.search(text, strength.end() - 1)
     return text[: match.start()] if match and match.start() > 0 else text
+
+
+_STRENGTH_THEN_COLON = re.compile(r"\s*\d+(?:[.,]\d+)?\s*(?:mg|g|µg|mcg|ml|ui)\s*:", re.IGNORECASE)
 
 
 def _strengths(segment: str) -> list[Strength]:

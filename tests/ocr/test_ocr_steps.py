@@ -260,6 +260,8 @@ def test_pdf_text_lines_have_no_box() -> None:
         ("1 cp/}", "1 cp/j"),
         ("1=0=0", "1-0-0"),
         ("74g", "74 kg"),
+        ("Ciflox 200 mg : 1- O- 1, pendant 7 jours", "Ciflox 200 mg : 1- 0- 1, pendant 7 jours"),
+        ("un comprimé à chaque: repas", "un comprimé à chaque repas"),
         # the handwriting reader's full-width punctuation
         ("： 7) RAMIPRIL 5 mg：1 comprimé le soir。", "7) RAMIPRIL 5 mg:1 comprimé le soir."),
         ("8） 8)CLOPIDOGREL 75 mg", "8) CLOPIDOGREL 75 mg"),

@@ -657,6 +657,12 @@ def test_a_colon_after_a_time_of_day_does_not_end_the_drug_description() -> None
     assert (described.units_per_intake, described.intakes_per_day) == (1, 1)
 
 
+def test_a_strength_between_two_colons_is_the_drugs_not_a_dose() -> None:
+    p = parse_posology("Escitalopram: 10 mg: 1 cpr 1 fois par jour")
+    assert (p.units_per_intake, p.unit, p.intakes_per_day) == (1, "comprimé", 1)
+    assert parse_posology("Posologie : 10 mg le soir").units_per_intake == 10
+
+
 def test_frequency_without_period_is_not_guessed() -> None:
     p = parse_posology("1 cp 3 fois")
     assert p.intakes_per_day is None

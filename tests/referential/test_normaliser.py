@@ -168,6 +168,11 @@ def test_a_name_and_the_word_after_it_are_not_joined(engine: Engine, text: str, 
     assert [s.key for s in _line(engine, text).substances] == keys
 
 
+def test_a_strength_between_two_colons_is_the_substances(engine: Engine) -> None:
+    line = _line(engine, "Escitalopram: 10 mg: 1 cpr 1 fois par jour")
+    assert [(s.key, s.strength and s.strength.value) for s in line.substances] == [("escitalopram", 10.0)]
+
+
 def test_a_two_letter_substance_name_is_not_matched_as_a_word(engine: Engine) -> None:
     # "or" (gold) is a French word and an OCR reading of "jour": only its product names it
     line = _line(engine, "Loperamide 2 mg 1 gél si diarrhée, maximum 6 par 1 or")
