@@ -338,7 +338,11 @@ _HEADER_RULES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]
     (re.compile(r"\b(Date\s+de)[.,:;]\s*(?=naissance\b)", re.IGNORECASE), r"\1 "),
     # years of age: "81 ane", "72 ‘an)", "85 ars"; "8S ans" -> "85 ans"
     (re.compile(r"(?<=\d)[Ss](?=\s*ans\b)"), "5"),
-    (re.compile(r"(?<=\b\d\d)\s*['‘’`]?\s*(?:ane|ars|ams|anc|aus|an)(?=\s*[)}\]]|\s*$)"), " ans"),
+    (re.compile(r"(?<=\b\d\d)\s*['‘’`]?\s*(?:ane|ars|ams|anc|aus|an|ons|ens)(?=\s*[)}\]]|\s*$)"), " ans"),
+    # a date with a space read inside a number: "Le 17/1 0/2025"
+    (re.compile(r"\b(\d{1,2}/\d) (\d/(?:19|20)\d{2})\b"), r"\1\2"),
+    # "kg" read "Ky" or "Kq" after a weight: "POIs e 66 Ky"
+    (re.compile(r"(?<=\d)\s?[kK][yq]\b"), " kg"),
     # "Le ler août 2025", "le Ier mai"
     (re.compile(rf"(?<![\w/])[lI|]er(?=\s+{_MONTH}\b)", re.IGNORECASE), "1er"),
     # civility: "M NICOLAS Bernard" (the dot lost), "M.Claude LE GALL" (the space lost)

@@ -167,7 +167,10 @@ _AGE = re.compile(
 _SEX_F = re.compile(
     r"(?:^|[\s(,:])(?:mme|madame|mlle|mademoiselle|femme)(?![a-z])|sexe\s*:?\s*(?:f|feminin)(?![a-z])"
 )
-_SEX_M = re.compile(r"(?:^|[\s(,:])(?:m\.|mr\.?|monsieur|homme)(?![a-z])|sexe\s*:?\s*(?:m|masculin)(?![a-z])")
+# "M.DUMONT Albert": after "M." a name may follow without a space
+_SEX_M = re.compile(
+    r"(?:^|[\s(,:])(?:m\.|(?:mr\.?|monsieur|homme)(?![a-z]))|sexe\s*:?\s*(?:m|masculin)(?![a-z])"
+)
 
 
 def _num(text: str) -> float:

@@ -209,6 +209,7 @@ Dr MARTIN
         ("Femme - âge : 77", {"sex": "F", "age": 77}),
         ("Mlle X, 25 ans", {"sex": "F", "age": 25}),
         ("Sexe : M", {"sex": "M"}),
+        ("M.DUMONT Albert", {"sex": "M"}),  # "M." glued to the name (a scan, or typed so)
         ("Poids 72.5kg, taille 168 cm", {"weight_kg": 72.5, "height_cm": 168.0}),
         ("Taille : 1m60", {"height_cm": 160.0}),
         ("Poids : 59", {"weight_kg": 59.0}),  # labelled: the unit is kg
