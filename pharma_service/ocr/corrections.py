@@ -102,6 +102,9 @@ _RULES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
     (re.compile(r"\bmatinet\b"), "matin et"),
     (re.compile(r"\b(fois)[.,;:](?=par\b)"), r"\1 "),
     (re.compile(r"\b(chaque)[.,;:]\s*(?=repas\b)"), r"\1 "),
+    # a mark of a handwritten schedule read twice: "1-0o-1", "1-1-l1"
+    (re.compile(r"(?<=\d-)(?:0[oO]|[oO]0|oo)(?=-\d\b)"), "0"),
+    (re.compile(r"(?<=\d-\d-)(?:l1|1l|ll|I1|1I)(?![\w-])"), "1"),
     # an "O" in a schedule written with spaces: "1- O- 1"
     (re.compile(r"(?<=\d)(\s*-\s*)[Oo](?=\s*-\s*\d)"), r"\g<1>0"),
     # "et" glued to the time after it, a unit glued to "au": "midi etsoir", "1 cprau coucher"

@@ -753,7 +753,7 @@ def _h_unit_word(st: _State, m: re.Match[str]) -> None:
 def _count_unread(st: _State) -> bool:
     """A word left unread just before a unit word: the count was there ("V2 comprimé")."""
     return any(
-        not st.orig[pos + len(text) : start].strip()
+        not st.orig[pos + len(text) : start].strip(" /.,:;'")  # "V/ comprimé": a half
         for pos, text in st.unparsed
         for start in st.unit_word_starts
         if start >= pos + len(text)

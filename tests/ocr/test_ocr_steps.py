@@ -260,6 +260,8 @@ def test_pdf_text_lines_have_no_box() -> None:
         ("1 cp/}", "1 cp/j"),
         ("1=0=0", "1-0-0"),
         ("74g", "74 kg"),
+        ("Zeclar 500 mg ; 1-0o-1, pendant 7 jours", "Zeclar 500 mg ; 1-0-1, pendant 7 jours"),
+        ("Paracetamol 1000 mg ; 1-1-l1, renouveler 3 fois", "Paracetamol 1000 mg ; 1-1-1, renouveler 3 fois"),
         ("97 ons", "97 ans"),
         ("Le 17/1 0/2025", "Le 17/10/2025"),
         ("POIs e 66 Ky", "POIs e 66 kg"),

@@ -631,6 +631,7 @@ def test_the_strength_is_not_the_dose_when_a_count_was_there_but_unread() -> Non
     assert unread.units_per_intake is None and unread.intakes_per_day == 1
     assert unread.unparsed == ["V2"]
     assert parse_posology("CORTANCYL 5 mg X cp le soir").units_per_intake is None
+    assert parse_posology("Cardensiel 2,5 mg : V/ Comprime le soir").units_per_intake is None
     # without a unit word after it, an unread word is not a count: the strength is the dose
     assert parse_posology("Amoxicilline 1 g matin et soir").units_per_intake == 1
     assert parse_posology("Amoxicilline 1 g bien matin et soir").units_per_intake == 1
