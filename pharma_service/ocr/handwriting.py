@@ -140,7 +140,12 @@ class PaddleReader:
             ]
             rows = text_rows(boxes)
         rows = [
-            [ink_core(b, ink, typical) if b[3] - b[1] > TALL_BOX * typical else b for b in row]
+            [
+                ink_core(b, ink, typical, [o for o in boxes if o != b])
+                if b[3] - b[1] > TALL_BOX * typical
+                else b
+                for b in row
+            ]
             for row in rows
         ]
         for row in rows:
@@ -283,7 +288,7 @@ def uncovered_ink(
     return found
 
 
-def ink_core(box: Box, ink: Any, typical: float = 0) -> Box:
+def ink_core(box: Box, ink: Any, typical: float = 0, others: Sequence[Box] = ()) -> Box:
     """The box cut down to its line of script and a margin above and below.
 
     A group boxed much taller than the page's others holds the loops of the line above or
@@ -291,12 +296,23 @@ def ink_core(box: Box, ink: Any, typical: float = 0) -> Box:
     then reads nothing of it. The core is where the rows hold at least CORE_SHARE of the
     densest row's ink; CORE_MARGIN times its height is kept on each side for ascenders
     and descenders, and the box stays at least ``typical`` (the page's usual group
-    height) tall, so that a short word's "p" and "j" are kept.
+    height) tall, so that a short word's "p" and "j" are kept. The ink of ``others`` (the
+    page's other groups) is left out: where the box overlaps the line under it, that
+    line's denser ink took the core ("88 kg" read as the "Clairance" below it).
     """
     import numpy as np
 
     left, top, right, bottom = box
-    profile = ink[top:bottom, left:right].sum(axis=1)
+    region = ink[top:bottom, left:right]
+    own = region.copy()
+    for o_left, o_top, o_right, o_bottom in others:
+        x0, x1 = max(left, o_left) - left, min(right, o_right) - left
+        y0, y1 = max(top, o_top) - top, min(bottom, o_bottom) - top
+        if x0 < x1 and y0 < y1:
+            own[y0:y1, x0:x1] = False
+    profile = own.sum(axis=1)
+    if profile.size == 0 or profile.max() == 0:
+        profile = region.sum(axis=1)  # wholly inside others: its own ink is all there is
     if profile.size == 0 or profile.max() == 0:
         return box
     dense = np.flatnonzero(profile >= CORE_SHARE * profile.max())

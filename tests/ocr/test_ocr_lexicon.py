@@ -189,6 +189,17 @@ def test_a_tall_group_is_cut_down_to_its_line_of_script() -> None:
     assert ink_core((50, 120, 750, 180), ink) == (50, 120, 750, 180)
 
 
+def test_a_tall_groups_line_is_found_without_the_ink_of_the_next_lines_group() -> None:
+    # "88 kg" boxed down into "Clairance (Cockcroft)" under it, a longer and denser line
+    ink = np.zeros((300, 800), dtype=bool)
+    ink[20:80, 0:200:2] = True  # "88 kg", thin strokes
+    ink[150:210, 0:800] = True  # the line under it, boxed as a group of its own too
+    tall, below = (0, 0, 300, 230), (0, 140, 800, 220)
+    assert ink_core(tall, ink)[1] >= 100  # its core taken from the line below
+    _, top, _, bottom = ink_core(tall, ink, others=[below])
+    assert top <= 20 and 80 <= bottom < 140
+
+
 def test_a_lone_stroke_read_as_nothing_is_read_with_the_next_group() -> None:
     decoder = LexiconDecoder(CHARSET, None)
     stroke, word, far = (100, 100, 120, 160), (150, 100, 900, 160), (1700, 100, 1800, 160)
