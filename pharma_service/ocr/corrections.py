@@ -173,6 +173,11 @@ _RULES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
     (re.compile(r"\b((?i:matin|midi|soir|coucher))(?=(?:Q\.?S?\.?P|QP)\b)"), r"\1 "),
     # a unit glued to the count that follows it: "5 mg1 cpr le soir"
     (re.compile(r"(?<=\d)(\s?(?:mg|ml|µg|g))(?=\d\s*(?:cp|cpr|comprim|g[ée]l|sachet)\b)"), r"\1 "),
+    # an "o" read for a "0" in a number before its unit: "8o ml/min" (read as 8), "5o mg"
+    (
+        re.compile(r"\b\d[\doO]*[oO][\doO]*(?=\s?(?:ml|mg|kg|ans|UI|µg|g|microgrammes?)\b)"),
+        lambda m: m.group(0).replace("o", "0").replace("O", "0"),
+    ),
     # "20 rng" / "20 mq" for "mg"
     (re.compile(r"(?<=\d)\s?(?:rng|mq|rnq|my|ni|m9|ME)\b"), " mg"),
     # "15 mi" / "15 rnl" for "ml"
@@ -306,6 +311,25 @@ def _fix_civility(m: re.Match[str]) -> str:
 
 
 _BEFORE_A_NAME = r"(?=\s*:?\s*[A-ZÀ-Ý][A-Za-zÀ-ÿ'-]+)"
+
+
+# A clearance line read badly: its value and unit read, its words not.
+_CLEARANCE_LINE = re.compile(
+    r"^(?P<indent>\s*)(?P<label>[^\W\d_][^\d:]{3,40}?)\s*:?\s*(?P<value>\d{1,3})\s*"
+    r"m[l1]?\s*/\s*[mw]?[i1]?n\b\.?\s*$"
+)
+
+
+def _fix_clearance(m: re.Match[str]) -> str:
+    """ "Claiancecreatinine 58 ml/min", "laincedelacreatinne 58 ml/in": a clearance line whose
+    words are misread or glued past what the header-word fix mends; the parser reads
+    "Clairance : 58 ml/min"."""
+    label = fold(m.group("label"))
+    if "clairance" in label or not ("cl" in label or "creat" in label or "ance" in label):
+        return m.group(0)
+    return f"{m.group('indent')}Clairance : {m.group('value')} ml/min"
+
+
 _HEADER_RULES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
     # a "½" or "¼" glyph read with its small raised "1" as a quote: "‘2 cp", "‘4 cp" (the
     # count read alone, 2 or 4, would be four times the dose)
@@ -412,4 +436,4 @@ def correct_line(text: str) -> str:
         for pattern, replacement in _RULES:
             text = pattern.sub(replacement, text)
     text = _fix_schedule(_strip_marker_junk(text))
-    return _fix_header_words(_fix_header(text))
+    return _CLEARANCE_LINE.sub(_fix_clearance, _fix_header_words(_fix_header(text)))

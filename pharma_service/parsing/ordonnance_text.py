@@ -136,7 +136,8 @@ _LAB_DATE = r"(?:\s*\(?(?:du|le|au)?\s*\d{1,2}[/.-]\d{1,2}(?:[/.-]\d{2,4})?\)?)?
 _CLEARANCE = re.compile(
     r"(?<![a-z])(?:clairance(?:\s+(?:de\s+la\s+)?creat(?:inine)?\.?)?(?:\s+\(?cockcroft(?:[- ]gault)?\)?)?"
     r"|cl\.?\s*(?:de\s+la\s+)?creat(?:inine)?\.?|clcr|cl\s+cr|ccr|cockcroft(?:[- ]gault)?)"
-    rf"\s*(?:\(cg\))?{_LAB_DATE}\s*[:=]?\s*{_NUMBER}\s*(?:ml\s*/\s*mn|ml\s*/\s*min)?"
+    # (a letter glued to the number is a misread digit: "8o ml/min" is not 8)
+    rf"\s*(?:\(cg\))?{_LAB_DATE}\s*[:=]?\s*{_NUMBER}(?![a-ln-z\d])\s*(?:ml\s*/\s*mn|ml\s*/\s*min)?"
 )
 _EGFR = re.compile(
     r"(?<![a-z])(?:dfge?|egfr|debit\s+de\s+filtration\s+glomerulaire(?:\s+estime)?|mdrd|ckd[- ]?epi)"

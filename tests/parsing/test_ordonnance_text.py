@@ -268,6 +268,13 @@ def test_a_number_alone_under_a_drug_is_a_speck_not_a_count() -> None:
     assert r.ignored == ["2", "8."]
 
 
+def test_a_clearance_with_a_letter_glued_to_its_number_is_not_read() -> None:
+    # "8o ml/min" is a misread 80: reading 8 would raise every renal alert
+    r = parse_ordonnance_text("Clairance (Cockcroft) : 8o ml/min\n1) KARDEGIC 75 mg\n")
+    assert "crcl_ml_min" not in r.patient
+    assert parse_ordonnance_text("Clairance : 58ml/min\n1) KARDEGIC 75 mg\n").patient["crcl_ml_min"] == 58
+
+
 def test_out_of_range_values_are_dropped() -> None:
     r = parse_ordonnance_text("Poids : 980 kg, 140 ans\n1) KARDEGIC 75 mg\n")
     assert "weight_kg" not in r.patient
