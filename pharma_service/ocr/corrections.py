@@ -105,6 +105,16 @@ _RULES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
     # a mark of a handwritten schedule read twice: "1-0o-1", "1-1-l1"
     (re.compile(r"(?<=\d-)(?:0[oO]|[oO]0|oo)(?=-\d\b)"), "0"),
     (re.compile(r"(?<=\d-\d-)(?:l1|1l|ll|I1|1I)(?![\w-])"), "1"),
+    # a schedule of 0s and 1s whose last dash was lost: "1-01", "0-01"
+    (re.compile(r"(?<![\w/.,-])([01])-([01])([01])(?![\w/.,-])"), r"\1-\2-\3"),
+    # "O" before a spaced schedule: "O- 0-1"
+    (re.compile(r"(?<![\w-])[Oo](?=\s?-\s?\d\s?-\s?\d)"), "0"),
+    # a count glued to its unit and the next word: "1cplle matin", "1cpsi anxiété", "cp3 fois"
+    (re.compile(r"(?<![\w,.])(\d)\s?(cpr?)l?(le|si)\b"), r"\1 \2 \3"),
+    (re.compile(r"\b(cpr?)(\d)(?=\s*fois\b)"), r"\1 \2"),
+    # "fois par jour" glued or misread: "foispajour", "fotsparjour", "2'fois"
+    (re.compile(r"\bfo[it]s\s?pa?r?\s?jour\b"), "fois par jour"),
+    (re.compile(r"(?<=\d)['’]\s?(?=fois\b)"), " "),
     # an "O" in a schedule written with spaces: "1- O- 1"
     (re.compile(r"(?<=\d)(\s*-\s*)[Oo](?=\s*-\s*\d)"), r"\g<1>0"),
     # "et" glued to the time after it, a unit glued to "au": "midi etsoir", "1 cprau coucher"
@@ -170,7 +180,7 @@ _RULES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
     (re.compile(r"(?<=/j)(?=Q\.?S?\.?P\b)"), " "),
     (re.compile(r"(?<=\d)(\s?(?:mg|ml|µg|UI))[.,:](?=\d(?:-\d){2,3}\b)"), r"\1 "),
     # a time of day glued to "QSP": "le matinQP 3 mois"
-    (re.compile(r"\b((?i:matin|midi|soir|coucher))(?=(?:Q\.?S?\.?P|QP)\b)"), r"\1 "),
+    (re.compile(r"((?i:matin|midi|soir|coucher|jour))(?=(?:Q\.?S?\.?P|QP)\b)"), r"\1 "),
     # a unit glued to the count that follows it: "5 mg1 cpr le soir"
     (re.compile(r"(?<=\d)(\s?(?:mg|ml|µg|g))(?=\d\s*(?:cp|cpr|comprim|g[ée]l|sachet)\b)"), r"\1 "),
     # an "o" read for a "0" in a number before its unit: "8o ml/min" (read as 8), "5o mg"
