@@ -71,6 +71,7 @@ _RULES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
     # a count glued to its unit, a unit glued to "le": "1cple soir", "2 cprle matin"
     (re.compile(r"(?<![\w,.])(\d)(?=(?:cpr?|g[eé]l)(?:le)?\b)"), r"\1 "),
     (re.compile(r"(?<=\b\d )(cpr?|g[eé]l)le\b"), r"\1 le"),
+    (re.compile(r"(?<=\d)\s?(g[eé]lule|comprim[eé]|sachet)le(?=\s+(?:matin|midi|soir)\b)"), r" \1 le"),
     # "cp/" with its "j" lost or read as a mark at the end of a line: "1 cp/}", "1 cp/;"
     (
         re.compile(r"\b(cpr?|comprim[eé]s?|g[eé]lules?|g[eé]l|sachets?)/[})\];:!|]?\s*$", re.IGNORECASE),

@@ -260,6 +260,7 @@ def test_pdf_text_lines_have_no_box() -> None:
         ("1 cp/}", "1 cp/j"),
         ("1=0=0", "1-0-0"),
         ("74g", "74 kg"),
+        ("MOPRAL 20 mg ; 1gélulele matin", "MOPRAL 20 mg ; 1 gélule le matin"),
         ("APIXABAN 2,5 mg ; 1 comprimé, 1-01", "APIXABAN 2,5 mg ; 1 comprimé, 1-0-1"),
         ("cp O- 0-1.", "cp 0- 0-1."),
         ("1cplle matin au petit déjeuner", "1 cp le matin au petit déjeuner"),
