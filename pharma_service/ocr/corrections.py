@@ -88,7 +88,13 @@ _RULES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
     # "le:soir", "par.jour", "1: fois", "matinet soir": punctuation or a lost space in a schedule
     (re.compile(r"\b(le|au|par)[:;.,]+\s*(?=(?i:matin|midi|soir|coucher|jour)\b)"), r"\1 "),
     # "le" glued to its time, a unit glued to a schedule: "un comprimé lesoir", "1 cp0-0-1"
-    (re.compile(r"\ble(?=(?:matin|midi|soir)\b)"), "le "),
+    (re.compile(r"\ble(?=(?:matin|midi|soir)\b|matin)"), "le "),
+    # "matin" glued to "à jeun" after it: "le matinjen", "lematinajeen"
+    (re.compile(r"\bmatin(?=a?je)"), "matin "),
+    # a handwritten "2" read "Z" in a dose: "Z-o-Z", "Z fois par jour", "Z comprimés", "Z,5 mg"
+    (re.compile(r"(?<![\w-])Z(?=-[\doOZ]-)|(?<=[\doO]-)Z(?=-)|(?<=[\doO]-[\doO]-)Z(?![\w-])"), "2"),
+    (re.compile(r"(?<![\w])Z(?=\s+(?:fois|comprim|cpr?\b|g[eé]l|sachet))"), "2"),
+    (re.compile(r"(?<![\w])Z(?=,\d\s?mg\b)"), "2"),
     (re.compile(r"\b(cpr?)(?=\d-\d-\d\b)"), r"\1 "),
     # a schedule with "à renouveler" glued to it ("1-0-0a renouveler"), or a dash before it
     # at the start of a line ("-0-0-1")
@@ -169,7 +175,8 @@ _RULES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
         lambda m: "-".join("0" if ch in "oO0" else "1" for ch in m.groups()),
     ),
     # "jour" misread after "par" or "fois par": "par jo", "par jur", "Par jou"
-    (re.compile(r"\b([Pp]ar)\s*(?:jo|jou|jur|jor|jovr|jouv|jaur|jo0r|j0ur|joor|jcur)\b"), r"\1 jour"),
+    (re.compile(r"\b([Pp]ar)[.,]?\s*(?:jo|jou|jur|jor|jovr|jouv|jaur|jo0r|j0ur|joor|jcur)\b"), r"\1 jour"),
+    (re.compile(r"\bpa[ir]?j[o0][uv]r\b"), "par jour"),
     # "par" with its "r" misread: "paï jour"
     (re.compile(r"\b([Pp]a)[ïîi](?=\s+jour\b)"), r"\1r"),
     # "gél" with its "g" read as a "d", glued to its count: "1dél si diarrhée"
