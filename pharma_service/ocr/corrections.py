@@ -108,7 +108,9 @@ _RULES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
     (re.compile(r"(?<=\b\d)[:;](?=\s*fois\b)"), ""),
     (re.compile(r"\bmatinet\b"), "matin et"),
     (re.compile(r"\b(fois)[.,;:](?=par\b)"), r"\1 "),
-    (re.compile(r"\b(chaque)[.,;:]\s*(?=repas\b)"), r"\1 "),
+    (re.compile(r"\b(chaque)(?:[.,;:]|\s+[a-zé](?=\s))\s*(?=repas\b)"), r"\1 "),
+    # "par" lost between "fois" and "jour": "1 Sachet 3 fois jour"
+    (re.compile(r"(?<=\d )fois\s+(?=jour\b)"), "fois par "),
     # a mark of a handwritten schedule read twice: "1-0o-1", "1-1-l1"
     (re.compile(r"(?<=\d-)(?:0[oO]|[oO]0|oo)(?=-\d\b)"), "0"),
     (re.compile(r"(?<=\d-\d-)(?:l1|1l|ll|I1|1I)(?![\w-])"), "1"),

@@ -260,6 +260,8 @@ def test_pdf_text_lines_have_no_box() -> None:
         ("1 cp/}", "1 cp/j"),
         ("1=0=0", "1-0-0"),
         ("74g", "74 kg"),
+        ("1 Sachet 3 fois jour pendant 7 jours", "1 Sachet 3 fois par jour pendant 7 jours"),
+        ("1 cpr chaque e repas", "1 cpr chaque repas"),
         ("Spasfon Lyoc 80 mg ; CPr Z-2-2", "Spasfon Lyoc 80 mg ; CPr 2-2-2"),
         ("Orelox 100 mg ; Z-o-Z pendant 5 jours", "Orelox 100 mg ; 2-0-2 pendant 5 jours"),
         ("1 Comprime Z fois par jour", "1 Comprime 2 fois par jour"),
