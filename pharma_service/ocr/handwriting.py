@@ -268,8 +268,7 @@ def uncovered_ink(
     band = ink[top:bottom, left:right].copy()
     for b in row:
         band[:, max(0, b[0] - left) : max(0, b[2] - left)] = False
-    for b in others:
-        band[max(0, b[1] - top) : max(0, b[3] - top), max(0, b[0] - left) : max(0, b[2] - left)] = False
+    _clear_boxes(band, left, top, others)
     columns = band.sum(axis=0) >= 2
     found = []
     pad = height // 6
@@ -305,11 +304,7 @@ def ink_core(box: Box, ink: Any, typical: float = 0, others: Sequence[Box] = ())
     left, top, right, bottom = box
     region = ink[top:bottom, left:right]
     own = region.copy()
-    for o_left, o_top, o_right, o_bottom in others:
-        x0, x1 = max(left, o_left) - left, min(right, o_right) - left
-        y0, y1 = max(top, o_top) - top, min(bottom, o_bottom) - top
-        if x0 < x1 and y0 < y1:
-            own[y0:y1, x0:x1] = False
+    _clear_boxes(own, left, top, others)
     profile = own.sum(axis=1)
     if profile.size == 0 or profile.max() == 0:
         profile = region.sum(axis=1)  # wholly inside others: its own ink is all there is
@@ -319,6 +314,14 @@ def ink_core(box: Box, ink: Any, typical: float = 0, others: Sequence[Box] = ())
     core_top, core_bottom = top + int(dense[0]), top + int(dense[-1]) + 1
     grow = max(int(CORE_MARGIN * (core_bottom - core_top)), int(typical - (core_bottom - core_top)) // 2)
     return (left, max(top, core_top - grow), right, min(bottom, core_bottom + grow))
+
+
+def _clear_boxes(region: Any, left: int, top: int, boxes: Sequence[Box]) -> None:
+    """Clear, in place, what ``boxes`` cover of ``region`` (a crop of the page at left, top)."""
+    for b_left, b_top, b_right, b_bottom in boxes:
+        region[
+            max(0, b_top - top) : max(0, b_bottom - top), max(0, b_left - left) : max(0, b_right - left)
+        ] = False
 
 
 def _cut_unit(text: str) -> bool:
