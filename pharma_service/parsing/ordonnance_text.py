@@ -525,6 +525,51 @@ def _not_posology(line: str, folded: str) -> bool:
 _INLINE_POSOLOGY = re.compile(r":|\s[-–—]\s")
 
 
+def _posology_read_as_marker(line: str, marker: re.Match[str], current: _Drug, drugs: list[_Drug]) -> bool:
+    """ "1 .P le matin", "1) PRESS le matin", "-un comprimé par semaine" under a drug line that
+    has no posology yet: a count or a speck read as a list number or a bullet.
+
+    Taken as the posology only when the line is indented deeper than the drug's, what follows
+    the marker reads as a schedule, and a number is not the next one of the list (a drug
+    numbered in sequence stays a drug, however it is indented)."""
+    if current.has_posology() or _indent(line) <= current.indent:
+        return False
+    if marker.re is not _BULLET:
+        numbers = [d.number for d in drugs if d.number is not None]
+        if numbers and int(marker.group(1)) == numbers[-1] + 1:
+            return False
+    body = line[marker.end() :]
+    found = parse_posology(body)
+    return found.intakes_per_day is not None or (
+        marker.re is _BULLET and _POSOLOGY_START.match(fold_keep_length(body.strip())) is not None
+    )
+
+
+def _schedule_out_of_line(line: str, current: _Drug, is_drug_name: DrugNameTest | None) -> bool:
+    """ "to comprimé 1-0-0 QSP 3 mois", "O0 I 1 cp 0-0-1": a whole schedule (a count and how often)
+    under a drug line that has none, which a speck in the margin pulled to the left of the
+    drug's indent. A line with a strength, or that begins with a word of four letters or more
+    that is not a posology word ("OMIX.P.04 mg g 1-0-0"), stays a drug line."""
+    if current.has_posology() or current.continuation:
+        return False
+    folded = fold_keep_length(line.strip()).lstrip("-•*·–—|‘’'`\" ")
+    first = re.match(r"[a-z]+", folded)
+    if (
+        (first is not None and len(first.group(0)) > 3 and _POSOLOGY_START.match(folded) is None)
+        or _ANY_STRENGTH.search(folded) is not None
+        or _name_and_number(folded)
+        or _begins_with_drug_name(folded, is_drug_name)
+        or _not_posology(line.strip(), folded)
+        or _patient_facts(folded, {})
+    ):
+        return False
+    found = parse_posology(line)
+    return found.intakes_per_day is not None and found.units_per_intake is not None
+
+
+_ANY_STRENGTH = re.compile(r"\d\s*(?:mg|g|µg|mcg|ui|ml)(?![a-z])")
+
+
 class _Drug:
     __slots__ = ("ald", "continuation", "indent", "number", "text")
 
@@ -534,6 +579,13 @@ class _Drug:
         self.indent = indent
         self.ald = ald
         self.continuation: list[str] = []
+
+    def has_posology(self) -> bool:
+        """A continuation line, or a schedule after the name on the drug line itself."""
+        if self.continuation:
+            return True
+        _, inline = split_prescription_line(self.text)
+        return inline is not None and parse_posology(inline).intakes_per_day is not None
 
     def build(self) -> RawDrugLine:
         parts = [self.text, *self.continuation]
@@ -588,6 +640,13 @@ def _parse(text: str, is_drug_name: DrugNameTest | None = None) -> ParsedOrdonna
             body = line[marker.end() :].strip()
             if _not_posology(body, fold_keep_length(body)):
                 marker = None  # "- Tél. 05 56 ...": a speck read as a bullet before a header line
+        if (
+            marker is not None
+            and current is not None
+            and _posology_read_as_marker(line, marker, current, drugs)
+        ):
+            current.continuation.append(stripped)
+            continue
         if marker is not None:
             number = None if marker.re is _BULLET else int(marker.group(1))
             current = _Drug(number, line[marker.end() :].strip(), indent, ald)
@@ -601,7 +660,10 @@ def _parse(text: str, is_drug_name: DrugNameTest | None = None) -> ParsedOrdonna
             ignored.append(stripped)
             continue
 
-        if current is not None and _continues(line, current.indent, strict=False, is_drug_name=is_drug_name):
+        if current is not None and (
+            _continues(line, current.indent, strict=False, is_drug_name=is_drug_name)
+            or _schedule_out_of_line(line, current, is_drug_name)
+        ):
             current.continuation.append(stripped)
             continue
 

@@ -615,6 +615,56 @@ def test_a_speck_read_as_a_bullet_before_a_header_line_makes_no_drug() -> None:
 
 
 @pytest.mark.parametrize(
+    "posology",
+    [
+        "1 .P le matin, QSP 3 mois",  # a count and a speck read as a list number
+        "1) PRESS le matin QSP 3 mois",  # out of the list's sequence
+        "-un comprimé une fois par semaine",  # a speck read as a bullet
+    ],
+)
+def test_a_posology_read_as_a_list_marker_stays_with_its_drug(posology: str) -> None:
+    text = f"  4. ROSUVASTATINE 5 mg\n       {posology}\n  5. KARDEGIC 75 mg : 1 sachet le midi\n"
+    parsed = parse_ordonnance_text(text)
+    assert [line.text for line in parsed.lines] == [
+        f"ROSUVASTATINE 5 mg ; {posology}",
+        "KARDEGIC 75 mg : 1 sachet le midi",
+    ]
+
+
+def test_a_list_marker_under_a_drug_stays_a_drug_when_it_is_one() -> None:
+    # the next number of the list, however indented; a bullet before a drug; a drug line
+    # that already has its posology takes no other
+    for text in (
+        "  1) DOLIPRANE 1000 mg\n     2) KARDEGIC 75 mg 1 sachet le matin\n",
+        "- DOLIPRANE 1000 mg\n   - KARDEGIC 75 mg\n",
+        "  1) DOLIPRANE 1000 mg : 1 cp le soir\n     1) KARDEGIC 1 sachet le matin\n",
+    ):
+        assert len(parse_ordonnance_text(text).lines) == 2, text
+
+
+def test_a_schedule_pulled_left_by_a_margin_speck_is_the_posology_of_the_drug_above() -> None:
+    for posology in ("to comprimé 1-0-0 QSP 3 mois", "O0 I 1 cp 0-0-1", "| me 1-0-0, QSP 3 mois"):
+        parsed = parse_ordonnance_text(f"  2) RIVAROXABAN 20 mg\n{posology}\n  3) AMLOR 5 mg : 1 cp/j\n")
+        assert [line.text for line in parsed.lines] == [
+            f"RIVAROXABAN 20 mg ; {posology}",
+            "AMLOR 5 mg : 1 cp/j",
+        ]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "OMIX.P.04 mg g 1-0-0 pendant 3 mois",  # a strength: a drug
+        "Dolipane 1 cp 3 fois par jour",  # a misread name, reported as unresolved, not merged
+    ],
+)
+def test_a_drug_line_at_the_same_indent_is_not_taken_for_a_posology(line: str) -> None:
+    parsed = parse_ordonnance_text(f"M. DUPONT, 80 ans\nWarfarine 5 mg\n{line}\n", is_drug_name=_known)
+    assert parsed.lines[0].text == "Warfarine 5 mg"
+    assert line in [drug.text for drug in parsed.lines[1:]] + parsed.ignored  # shown, not merged
+
+
+@pytest.mark.parametrize(
     ("text", "birth", "expected"),
     [
         ("24/08/1935", True, date(1935, 8, 24)),
