@@ -221,7 +221,15 @@ _RULES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
         ),
         "un",
     ),
+    # (or any short mark with a "d" there: "mudh", "rudi", "m di", "m1d1"; its "et" too: "éc", "ef")
     (re.compile(r"(?<=\bmatin, )(?:mich|midl|rnidi|mid|medi|mldi|nidi)(?=,? et soir\b)"), "midi"),
+    (
+        re.compile(
+            r"(?<=\bmatin, )(?!midi\b)(?=[a-z0-9 ]{2,5}\b)[a-z0-9]{0,3} ?d[a-z0-9]{0,2}(?: ?[A-Z])?"
+            r",? (?:et|ef|[ée]c) (?i:soir)\b"
+        ),
+        "midi et soir",
+    ),
     # a speck read as a stop inside "petit déjeuner" makes a second intake of it
     (re.compile(r"\b(petit)[.,;:]\s*(?=d[ée]jeuner\b)", re.IGNORECASE), r"\1 "),
 ]

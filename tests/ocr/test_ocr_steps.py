@@ -325,6 +325,9 @@ def test_pdf_text_lines_have_no_box() -> None:
         ("GLUCOPHAGE 1000 mg 0-0-1T", "GLUCOPHAGE 1000 mg 0-0-1"),
         ("1 sachet 1 fois par ‘jour", "1 sachet 1 fois par jour"),
         ("1 cp le matin, medi et soir", "1 cp le matin, midi et soir"),
+        ("1 cp le matin, mudh et soir", "1 cp le matin, midi et soir"),
+        ("1 comprimé matin, m di éc Soir", "1 comprimé matin, midi et soir"),
+        ("1 gél matin, m1d1 G ef soir", "1 gél matin, midi et soir"),
         ("t gél le matin", "1 gél le matin"),
         ("1 cp 1 fois par jur", "1 cp 1 fois par jour"),
         ("1 comprimé Par jou, QSP 3 mois", "1 comprimé Par jour, QSP 3 mois"),
@@ -449,6 +452,9 @@ def test_posology_confusions_are_fixed(read: str, meant: str) -> None:
         "Le top 5",
         "Maison Blanche, 12 rue Haute",
         "Lyon, le 12 mai 2026",
+        "1 cp le matin, 2 cp midi et soir",
+        "1 cp matin, le midi et soir",
+        "1 cp le matin, puis 1 cp le soir",
     ],
 )
 def test_ordinary_text_is_left_alone(text: str) -> None:
