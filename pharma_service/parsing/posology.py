@@ -207,7 +207,11 @@ def _range(m: re.Match[str], name: str) -> tuple[float, float] | None:
     hi = _qval(m.group(name + "_hi"))
     if hi is None:
         return lo, lo
-    return min(lo, hi), max(lo, hi)
+    if hi < lo:
+        # "5 - 1 cp": no range is written downwards; the first number is what is left of a
+        # strength ("KARDEGIC 7 5 mg - 1 sachet"), the count is the one before the unit
+        return hi, hi
+    return lo, hi
 
 
 # --------------------------------------------------------------------------- units
@@ -1527,6 +1531,10 @@ def _apply_single(st: _State) -> None:
         st.duration = 1.0
 
 
+# a number then, after a mark or a short token at most ("Hg -", "m1"), the next number
+_NEXT_NUMBER_CLOSE = re.compile(rf"\s*[^\s\d]{{0,3}}\s*[-–:]?\s*(?=\d|{_NUMW})")
+
+
 def _build(st: _State, strengths: Sequence[Strength], prefix: list[tuple[float, str, bool]]) -> Posology:
     _meal_slots_as_instruction(st)
     _apply_single(st)
@@ -1542,6 +1550,10 @@ def _build(st: _State, strengths: Sequence[Strength], prefix: list[tuple[float, 
             q = real[0]
             st.quantities.remove(q)
             st.per_period.append((q.value, q.unit, 1.0))
+            if not q.bare:  # "50 Hg - 1 cpr par jour": a number without a unit before it is no count
+                for orphan in [o for o in st.quantities if o.bare and o.pos < q.pos]:
+                    st.unparsed.append((orphan.pos, orphan.text))
+                    st.quantities.remove(orphan)
 
     # slots per active day
     labels: list[str | None] = []
@@ -1592,6 +1604,19 @@ def _build(st: _State, strengths: Sequence[Strength], prefix: list[tuple[float, 
     ):
         quantities = [_Qty(-1, simple_prefix[0][0], simple_prefix[0][1], "")]
 
+    if (
+        quantities
+        and not st.as_needed
+        and all(q.bare and _NEXT_NUMBER_CLOSE.match(st.s, q.end) for q in quantities)
+        and any(unit for _, unit, _ in st.per_period)
+    ):
+        # "50 Hg - 1 cpr par jour, le matin": the count and its unit read as a daily amount;
+        # a number without a unit just before it is no count (a strength whose unit was
+        # misread, a speck read as a digit)
+        for q in quantities:
+            st.unparsed.append((q.pos, q.text))
+        quantities = []
+
     unequal = False
     upi: float | None = None
     used: set[int] = set()
@@ -1610,8 +1635,14 @@ def _build(st: _State, strengths: Sequence[Strength], prefix: list[tuple[float, 
         elif st.grid is not None and upi is not None:
             used = _grid_quantities(st, quantities, upi)
     elif quantities:
-        upi = quantities[0].value
-        used = {0}
+        # "50 Hg - 1 cpr par jour": a number without a unit (a strength whose unit was
+        # misread) is not the count when a number with its unit word follows
+        # ("1 9 gélule", "7 1 comprimé": two numbers side by side, the first one stays read)
+        first = next((i for i, q in enumerate(quantities) if not q.bare), 0)
+        if first > 0 and not st.s[quantities[first - 1].end : quantities[first].pos].strip():
+            first = 0
+        upi = quantities[first].value
+        used = {first}
     for i, q in enumerate(quantities):
         if i not in used and q.pos >= 0:
             st.unparsed.append((q.pos, q.text))

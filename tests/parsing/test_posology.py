@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import time
 from dataclasses import dataclass
 
 import pytest
@@ -710,20 +709,44 @@ def test_never_raises_on_random_input() -> None:
         _parse(text, strengths)  # the internal parser, without the safety net
 
 
-def test_long_input_is_fast_and_reported() -> None:
+def test_long_input_is_cut_and_reported() -> None:
+    # (speed is measured in benchmarks/, never asserted here)
     text = "1 cp matin et soir " * 2000
-    start = time.perf_counter()
     p = parse_posology(text)
-    assert time.perf_counter() - start < 1.0
     assert p.text == text
     assert p.unparsed[-1].endswith("…")
 
 
-def test_typical_lines_are_fast() -> None:
-    texts = [c[0] for c in CASES]
-    start = time.perf_counter()
-    for _ in range(5):
-        for text in texts:
-            parse_posology(text)
-    per_line = (time.perf_counter() - start) / (5 * len(texts))
-    assert per_line < 0.002  # ~50 µs on a laptop; generous for slow CI machines
+@pytest.mark.parametrize(
+    ("text", "units", "intakes", "left"),
+    [
+        # a strength whose unit was misread, just before the count and its unit
+        ("50 Hg - 1 cpr par jour, le matin", 1.0, 1.0, "50"),
+        ("50 ng - un comprimé par jour", 1.0, 1.0, "50"),
+        ("15 m1 - 1 sachet par jour", 1.0, 1.0, "15"),
+        ("50 xx - 1 cp le soir", 1.0, 1.0, "50"),
+        # no range is written downwards: the count is the number before the unit
+        ("5 - 1 cp le soir", 1.0, 1.0, None),
+    ],
+)
+def test_a_number_without_a_unit_before_the_count_is_not_the_count(
+    text: str, units: float, intakes: float, left: str | None
+) -> None:
+    p = parse_posology(text)
+    assert (p.units_per_intake, p.intakes_per_day) == (units, intakes)
+    if left is not None:
+        assert left in p.unparsed  # reported, not silently dropped
+
+
+@pytest.mark.parametrize(
+    ("text", "units"),
+    [
+        ("1 à 2 cp si douleur", 2.0),  # a range still reads its upper bound
+        ("1-2 cp si douleur", 2.0),
+        ("1 9 gélule 1 fois par jour", 1.0),  # two numbers side by side: the first one
+        ("1 compime si douleur, max 3 comprimés par jour", 1.0),  # a ceiling, not a daily amount
+        ("1 par jour", 1.0),
+    ],
+)
+def test_counts_beside_other_numbers_are_left_as_read(text: str, units: float) -> None:
+    assert parse_posology(text).units_per_intake == units
