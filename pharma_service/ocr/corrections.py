@@ -62,8 +62,15 @@ _RULES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
     (re.compile(r"^(\s*\d{1,2}\))[\s)]+(?=\S)"), r"\1 "),
     # "l cp", "I gélule", "| sachet", "l'sachet", "Î cp", "il comprimé", "{ gélule", "T cp" -> "1 ..."
     (
-        re.compile(rf"(?<![\w/.,])[.,]?(?:[lI|!ÎÏíìï{{}}\[\]][':]?|il)\s*(?={_UNIT_WORDS}\b)", re.IGNORECASE),
+        re.compile(
+            rf"(?<![\w/.,])[.,]?(?:[lI|!ÎÏíìï{{}}\[\]][':’‘`]?|il)\s*(?={_UNIT_WORDS}\b)", re.IGNORECASE
+        ),
         "1 ",
+    ),
+    # ... its "c" read as "é" or "e" too: "l'ép le soir", "L'ép par jour", "l’epr le midi"
+    (
+        re.compile(r"(?<![\w/.,])[lLI|1][':’‘`]?\s*[éeÉE]p(r?)(?=\s+(?:le|par|au|matin|midi|soir)\b)"),
+        r"1 cp\1",
     ),
     (re.compile(rf"(?<![\w/.,])T\s+(?={_UNIT_WORDS}\b)"), "1 "),
     # ... and a lone "t" before a unit at the start of a posology line: "t gél le matin"

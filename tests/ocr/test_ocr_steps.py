@@ -326,6 +326,10 @@ def test_pdf_text_lines_have_no_box() -> None:
         ("1 sachet 1 fois par ‘jour", "1 sachet 1 fois par jour"),
         ("1 cp le matin, medi et soir", "1 cp le matin, midi et soir"),
         ("1 cp le matin, mudh et soir", "1 cp le matin, midi et soir"),
+        ("ZOCOR 20 mg ; l'ép le soir au diner", "ZOCOR 20 mg ; 1 cp le soir au diner"),
+        ("L'ép par jour, le matin", "1 cp par jour, le matin"),
+        ("l’epr le midi", "1 cpr le midi"),
+        ("TEMESTA 1 mg : l’cp le soir", "TEMESTA 1 mg : 1 cp le soir"),
         ("1 comprimé matin, m di éc Soir", "1 comprimé matin, midi et soir"),
         ("1 gél matin, m1d1 G ef soir", "1 gél matin, midi et soir"),
         ("t gél le matin", "1 gél le matin"),
@@ -455,6 +459,8 @@ def test_posology_confusions_are_fixed(read: str, meant: str) -> None:
         "1 cp le matin, 2 cp midi et soir",
         "1 cp matin, le midi et soir",
         "1 cp le matin, puis 1 cp le soir",
+        "Appliquer sur l'épaule le soir",
+        "l'épiderme",
     ],
 )
 def test_ordinary_text_is_left_alone(text: str) -> None:
