@@ -239,6 +239,9 @@ _RULES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
     ),
     # a speck read as a stop inside "petit déjeuner" makes a second intake of it
     (re.compile(r"\b(petit)[.,;:]\s*(?=d[ée]jeuner\b)", re.IGNORECASE), r"\1 "),
+    # ... and "petit" misread ("au pett déjeuner", "au peus déjeuner"): "déjeuner" alone
+    # is a second intake, at noon
+    (re.compile(r"\b(au|a|à) (?!petit\b)p[a-zé]{2,4}(?= d[ée]jeuner\b)", re.IGNORECASE), r"\1 petit"),
 ]
 
 

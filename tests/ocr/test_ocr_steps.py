@@ -326,6 +326,8 @@ def test_pdf_text_lines_have_no_box() -> None:
         ("1 sachet 1 fois par ‘jour", "1 sachet 1 fois par jour"),
         ("1 cp le matin, medi et soir", "1 cp le matin, midi et soir"),
         ("1 cp le matin, mudh et soir", "1 cp le matin, midi et soir"),
+        ("1 cp le matin au pett déjeuner", "1 cp le matin au petit déjeuner"),
+        ("un comprimé. le matin au peus déjeuner.", "un comprimé. le matin au petit déjeuner."),
         ("ZOCOR 20 mg ; l'ép le soir au diner", "ZOCOR 20 mg ; 1 cp le soir au diner"),
         ("L'ép par jour, le matin", "1 cp par jour, le matin"),
         ("l’epr le midi", "1 cpr le midi"),
@@ -461,6 +463,9 @@ def test_posology_confusions_are_fixed(read: str, meant: str) -> None:
         "1 cp le matin, puis 1 cp le soir",
         "Appliquer sur l'épaule le soir",
         "l'épiderme",
+        "1 cp au petit déjeuner",
+        "1 cp au déjeuner",
+        "1 cp le matin au plus tard",
     ],
 )
 def test_ordinary_text_is_left_alone(text: str) -> None:
