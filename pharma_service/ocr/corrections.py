@@ -88,6 +88,18 @@ _RULES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
     (re.compile(r"(?<![\w=])(\d)\s?=\s?(\d)\s?=\s?(\d)(?![\w=])"), r"\1-\2-\3"),
     # a speck read as a letter glued after a dash schedule: "0-0-1T"
     (re.compile(r"(?<![\w-])(\d-\d-\d)(?:[TIl|]|_+)(?![\w-])"), r"\1"),
+    # a dash schedule with a mark glued before it: "1 cp.0-0-1", "--1-0-0"; its first dash
+    # read as a dot: "0.0-1"
+    (re.compile(r"(?<=[a-zé])[.,;:](?=\d-\d-\d(?![\d-]))", re.IGNORECASE), " "),
+    (re.compile(r"(?<![\w-])-{2,3}\s*(?=\d-\d-\d(?![\d-]))"), "- "),
+    (re.compile(r"((?:^|[:;])\s*)([01])[.,]([01])-([0-2])(?![\d.,])"), r"\1\2-\3-\4"),
+    # a count glued to its unit and to "fois": "2cp3 fois par jour"
+    (re.compile(r"(?<![\w,.])(\d)(cpr?)(\d)(?=\s*fois\b)"), r"\1 \2 \3"),
+    # "jour" misread after "par" in a dose line: "par jov", "par j00r", "par jouûr", "par Joe"
+    (
+        re.compile(rf"\b((?i:{_UNIT_WORDS})\s+[Pp]ar)\s+(?!jour\b)([jJ][a-zûùoO0]{{1,4}})(?![\w])"),
+        lambda m: f"{m.group(1)} jour" if fuzz.ratio(m.group(2).lower(), "jour") >= 50 else m.group(0),
+    ),
     # a quote read before "jour": "1 fois par ‘jour"
     (re.compile(r"\b([Pp]ar)\s*['‘’`]\s*(?=jour\b)"), r"\1 "),
     # "cp/jj" or "cp/i" for "cp/j"
