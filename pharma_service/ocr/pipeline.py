@@ -45,7 +45,7 @@ LOW_PAGE_CONFIDENCE = 60.0
 # confidence at most: below NUMBER_THRESHOLD, so that a human checks it even when corrected.
 FRACTION_CONFIDENCE = 50.0
 # The count of a dose, then its unit: what a "½", "¼" or "¾" is read as, or the fraction itself.
-_DOSE_COUNT = re.compile(r"^(?:[!|lI/]?\d{1,2}|[%#?>*§@&]|[½¼¾])[.,:]?$")
+_DOSE_COUNT = re.compile(r"^(?:[!|lI/#‘’'`]?\d{1,2}|[%#?>*§@&]|[½¼¾])[.,:]?$")
 _DOSE_UNIT = re.compile(
     r"^(?:cp|comprim|g[eé]l|sachet|ampoule|dose|goutte|mesure|cuill[eè]re|capsule|suppositoire|patch"
     r"|bouff[eé]e)",  # a prefix: "cple soir" is "cp le soir" glued
@@ -813,7 +813,9 @@ def check_fractions(lines: list[OcrLine], page: Image.Image, reader: OcrEngine |
             parts = fraction_parts(page, word.box)
             if parts is None:
                 continue
-            value = _read_fraction(page, parts, reader) if reader is not None else None
+            value = None
+            if reader is not None:
+                value = _read_fraction(page, parts, reader) or _fraction_by_shape(page, parts, word.text)
             words[i] = Word(value or word.text, min(word.confidence, FRACTION_CONFIDENCE), word.box)
         out.append(OcrLine(words))
     return out
@@ -899,6 +901,32 @@ def _read_fraction(page: Image.Image, parts: tuple[Box, Box], reader: OcrEngine)
     if len(digits) != 2:
         return None
     return _FRACTIONS.get((digits[0], digits[1]))
+
+
+def _fraction_by_shape(page: Image.Image, parts: tuple[Box, Box], read: str) -> str | None:
+    """When the parts could not be read as digits: "½" or "¼" from their shapes, only if the
+    denominator's shape agrees with the digit the word was read with ("2" for ½, "4" for ¼).
+
+    A "1" numerator is one stroke where a vertical line through its middle crosses it; a
+    "2" has a bar along its foot, a "4" only its stem there. Two readings that agree, never
+    one alone: a speck beside a "1" can look like a fraction's parts.
+    """
+    digits = re.sub(r"\D", "", read)
+    if digits[-1:] not in ("2", "4"):
+        return None
+    numerator, denominator = (_ink(page, box) for box in parts)
+    centre = numerator.shape[1] // 2
+    middle: np.ndarray = np.asarray(numerator[:, max(0, centre - 1) : centre + 1].any(axis=1))
+    if int(np.sum(middle[1:] & ~middle[:-1])) + int(middle[0]) != 1:  # strokes crossed
+        return None
+    foot = denominator[int(denominator.shape[0] * 0.8) :, :].any(axis=0).mean()
+    shape = "2" if foot >= 0.6 else "4" if foot <= 0.45 else None
+    return _FRACTIONS[("1", shape)] if shape == digits[-1] else None
+
+
+def _ink(page: Image.Image, box: Box) -> np.ndarray:
+    crop = np.asarray(page.crop(box).convert("L"), dtype=np.uint8)
+    return np.asarray(crop < (int(crop.min()) + int(crop.max())) / 2, dtype=bool)
 
 
 _GLYPH_READERS: dict[str, OcrEngine] = {}

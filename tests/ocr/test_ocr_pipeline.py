@@ -306,6 +306,38 @@ def test_a_fraction_read_as_a_digit_is_corrected_and_flagged(glyph: str, read: s
     assert line.words[0].confidence <= FRACTION_CONFIDENCE
 
 
+class _BlindReader:
+    """A glyph reader that reads nothing: the parts of a fraction were unreadable."""
+
+    name = "blind"
+
+    def read(self, image: Image.Image) -> list[OcrLine]:
+        return []
+
+    def orientation(self, image: Image.Image) -> int | None:
+        return 0
+
+
+@pytest.mark.parametrize(
+    ("glyph", "read", "meant"),
+    [
+        ("½", "2", "½"),  # the parts' shapes and the digit read agree
+        ("½", "#2", "½"),
+        ("¼", "‘4", "¼"),
+        ("½", "4", "4"),  # they disagree: left as read (and flagged)
+        ("¼", "2", "2"),
+        ("½", "%", "%"),  # no digit read to agree with
+    ],
+)
+def test_an_unreadable_fraction_is_read_from_its_shape_only_when_the_digit_agrees(
+    glyph: str, read: str, meant: str
+) -> None:
+    page, box = _glyph_page(glyph, (100, 100), size=(400, 300))
+    (line,) = check_fractions(_dose_line(read, box), page, reader=_BlindReader())
+    assert line.words[0].text == meant
+    assert line.words[0].confidence == FRACTION_CONFIDENCE  # a human checks it either way
+
+
 def test_a_dose_written_as_a_fraction_glyph_goes_to_a_human(engine: Engine) -> None:
     # FakeEngine puts row 7's word "2" (indent 6) at (220, 520, 240, 560): draw a "½" there
     lines = _lines(ORDONNANCE)
