@@ -41,6 +41,8 @@ _RULES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
         ),
         r"\1",
     ),
+    # ... or a list number: "2 . Monsieur LEFEBVRE Roland, 77 ans" (read as a drug line)
+    (re.compile(r"^(\s*)\d{1,2}\s*[.)]\s*(?=(?:Monsieur|Madame|Mademoiselle|Mme|Mlle)\s)"), r"\1"),
     # a number marker read with a brace or an extra dot: "3} INEXIUM", "6). ZYMAD", "2]. X"
     (re.compile(r"^(\s*\d{1,2})\s*(?:[)}\]]\s*[.,:;]?|\)?\s*[.,]\s*[)}\]])\s*(?=[A-ZÀ-Ý])"), r"\1) "),
     # a number read with a colon, a comma or a question mark: "2: ACIDE", "9:PRAVASTATINE",
@@ -422,6 +424,16 @@ _HEADER_RULES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]
     (re.compile(r"(?<=\d)\s?[kK][yq]\b"), " kg"),
     # "Le ler août 2025", "le Ier mai"
     (re.compile(rf"(?<![\w/])[lI|]er(?=\s+{_MONTH}\b)", re.IGNORECASE), "1er"),
+    # "Ne(e le 19/12/1925": the printed "Né(e)" with its bracket lost (no sex in it)
+    (re.compile(r"(?<![\w/])[NnR][ée]\(e\)?(?=\s*l[eé]\s*\d)"), "Né(e)"),
+    # "Daïe de naissance", "Dafe de naissance"
+    (re.compile(r"\bDa[^\Wt]e(?=\s+de\s+naissance\b)"), "Date"),
+    # a birth date whose second "/" was lost: "20/021948"
+    (re.compile(r"\b(\d{2}/\d{2})((?:19|20)\d{2})\b"), r"\1/\2"),
+    # a civility glued to the name: "MonsieurJsgh", "MadameDUPONT"
+    (re.compile(r"\b(Monsieur|Madame|Mademoiselle)(?=[A-ZÀ-Ý])"), r"\1 "),
+    # an age glued to the name by a mark: "Rou.76 ans"
+    (re.compile(r"(?<=[^\W\d_])[.,](?=\d{2,3}\s*ans\b)"), ", "),
     # civility: "M NICOLAS Bernard" (the dot lost), "M.Claude LE GALL" (the space lost)
     (
         re.compile(r"^(\s*(?:Patient\s*:\s*)?)M(?:\s+|\.(?=[A-ZÀ-Ý]))(?=[A-ZÀ-Ý][A-ZÀ-Ýa-zà-ÿ'-]+\b)"),

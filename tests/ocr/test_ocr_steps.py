@@ -476,6 +476,11 @@ def test_posology_confusions_are_fixed(read: str, meant: str) -> None:
         "1 cp par Jean",
         "Dose 0,5-1 cp",
         "Tél 04-12-13",
+        "Madame Dupont",
+        "Monsieur DUPONT, 80 ans",
+        "2 . DOLIPRANE 1000 mg",
+        "Né(e) le 19/12/1925",
+        "Dafalgan 1 g",
         "1 cp au déjeuner",
         "1 cp le matin au plus tard",
     ],
@@ -509,6 +514,11 @@ def test_ordinary_text_is_left_alone(text: str) -> None:
         ("Monsieux Jean DUPONT", "Monsieur Jean DUPONT"),
         ("[Mme GAUTHIER Colette", "Mme GAUTHIER Colette"),
         ("- Monsieur Roger BERNARD, 74 ans", "Monsieur Roger BERNARD, 74 ans"),
+        ("2 . Monsieur LEFEBVRE Roland, 77 ans", "Monsieur LEFEBVRE Roland, 77 ans"),
+        ("— MonsieurJsgh Rou.76 ans ?", "— Monsieur Jsgh Rou, 76 ans ?"),
+        ("Date de naissance 20/021948", "Date de naissance 20/02/1948"),
+        ("Daïe de naissance : 09/08/1955 :", "Date de naissance : 09/08/1955 :"),
+        ("Ne(e le 19/12/1925", "Né(e) le 19/12/1925"),
     ],
 )
 def test_patient_header_confusions_are_fixed(read: str, meant: str) -> None:
@@ -527,6 +537,11 @@ def test_patient_header_confusions_are_fixed(read: str, meant: str) -> None:
         ("[Mme GAUTHIER Colette", "sex", "F"),
         ("Patiente : Madarne Marcelle MULLER", "sex", "F"),
         ("Mrne Martinez Simone", "sex", "F"),
+        ("2 . Monsieur LEFEBVRE Roland, 77 ans", "age", 77),
+        ("— MonsieurJsgh Rou.76 ans ?", "sex", "M"),
+        ("Date de naissance 20/021948", "birth_date", "1948-02-20"),
+        ("Daïe de naissance : 09/08/1955 :", "birth_date", "1955-08-09"),
+        ("Ne(e le 19/12/1925", "birth_date", "1925-12-19"),
     ],
 )
 def test_fixed_header_lines_give_the_patient_fact(read: str, fact: str, value: object) -> None:
