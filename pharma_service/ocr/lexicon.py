@@ -66,6 +66,12 @@ _UNITS = frozenset(fold(unit) for unit in ("mg", "g", "ml", "µg", "UI", "kg"))
 # the recogniser prefers it to every other count by this much (log-likelihood).
 COUNTS = ("1", "2", "3", "4", "un", "une")
 COUNT_MARGIN = 4.0
+# A whole group of marks that may be a dash schedule read badly: digits, the letters and
+# marks a script "0", "1" or "-" is read as, and at least one digit or dash among them.
+_SCHEDULE_LIKE = re.compile(
+    r"^(?=.*[\d-])(?=.*[^\d\s])(?=(?:.*[\dOoIl|]){2})[\s\dOoIlrU|~}{()\[\]\-–—:.,;Kk]{3,9}$"
+)
+SCHEDULES = tuple(f"{a}-{b}-{c}" for a in "012" for b in "012" for c in "012" if a + b + c != "000")
 # The start of a unit word as the recogniser reads it ("Compime", "cP", "sachet").
 _UNIT_WORD_START = re.compile(r"^(?:cp|cpr|comp|gel|gél|sach|amp)", re.IGNORECASE)
 
@@ -233,6 +239,10 @@ class LexiconDecoder:
         if self.lexicon is None:
             return Decoded(text, score, 0)
         log_probs = np.log(np.maximum(probs, 1e-12))
+        if _SCHEDULE_LIKE.match(text):
+            schedule = self._schedule(text, log_probs)
+            if schedule != text:
+                return Decoded(schedule, score, 1)
         out, replaced, last = [], 0, 0
         for m in _WORD.finditer(text):
             word = m.group(0)
@@ -292,6 +302,16 @@ class LexiconDecoder:
         if best_ll > self._likelihood(word, log_probs) - PRIOR_NATS and best_ll - second_ll >= COUNT_MARGIN:
             return best
         return word
+
+    def _schedule(self, text: str, log_probs: np.ndarray) -> str:
+        """The dash schedule ("1-0-0") a group of marks stands for, when the recogniser
+        supports one nearly as well as the marks read (PRIOR_NATS) and clearly better than
+        any other schedule (COUNT_MARGIN): "lo-o O", "Ko-0", "0-or" in a hurried hand."""
+        ranked = sorted(((self._likelihood(c, log_probs), c) for c in SCHEDULES), reverse=True)
+        (best_ll, best), (second_ll, _) = ranked[0], ranked[1]
+        if best_ll > self._likelihood(text, log_probs) - PRIOR_NATS and best_ll - second_ll >= COUNT_MARGIN:
+            return best
+        return text
 
     def _allowed(self, candidate: str, word: str) -> bool:
         assert self.lexicon is not None

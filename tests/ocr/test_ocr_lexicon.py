@@ -39,7 +39,7 @@ def test_a_doubled_letter_needs_a_blank_between() -> None:
     assert ctc_log_likelihood(np.log(probs), [1, 1]) == float("-inf")  # two slices cannot hold "a_a"
 
 
-CHARSET = ["blank", " ", *"abcdefghijklmnopqrstuvwxyzMPRT0123456789"]
+CHARSET = ["blank", " ", *"abcdefghijklmnopqrstuvwxyzMPRT0123456789-O"]
 
 
 def _slices(columns: list[dict[str, float]]) -> np.ndarray:
@@ -122,6 +122,29 @@ def test_a_mark_that_could_be_two_counts_stays_as_read() -> None:
 def test_a_mark_the_slices_do_not_read_as_a_count_stays_as_read() -> None:
     probs = _slices([{"T": 0.99}, {" ": 0.9}, {"c": 0.9}, {"p": 0.9}])
     assert LexiconDecoder(CHARSET, LEXICON).decode(probs).text == "T cp"
+
+
+def _schedule_slices(middle: dict[str, float]) -> np.ndarray:
+    # "1-0-0" in a hurried hand: "l" for "1", "o" for "0", the first dash read as an "o"
+    return _slices([{"l": 0.6, "1": 0.35}, {"o": 0.5, "-": 0.45}, middle, {"-": 0.9}, {"o": 0.6, "0": 0.35}])
+
+
+def test_marks_read_for_a_dash_schedule_are_the_schedule_the_slices_support() -> None:
+    probs = _schedule_slices({"o": 0.6, "0": 0.35})
+    assert LexiconDecoder(CHARSET, None).decode(probs).text == "loo-o"
+    assert LexiconDecoder(CHARSET, LEXICON).decode(probs).text == "1-0-0"
+
+
+def test_marks_that_could_be_two_schedules_stay_as_read() -> None:
+    # the middle mark as much a "1" as a "0": "1-0-0" or "1-1-0", no schedule is chosen
+    probs = _schedule_slices({"o": 0.5, "0": 0.24, "1": 0.24})
+    assert LexiconDecoder(CHARSET, LEXICON).decode(probs).text == "loo-o"
+
+
+@pytest.mark.parametrize("read", ["2026", "100", "Tercian"])
+def test_numbers_and_words_are_not_read_as_schedules(read: str) -> None:
+    probs = _slices([{ch: 0.9} for ch in read])
+    assert LexiconDecoder(CHARSET, LEXICON).decode(probs).text == read
 
 
 def test_the_lexicon_holds_the_referential_drug_names_and_the_ordonnance_words() -> None:
