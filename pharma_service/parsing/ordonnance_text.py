@@ -525,13 +525,17 @@ def _not_posology(line: str, folded: str) -> bool:
 _INLINE_POSOLOGY = re.compile(r":|\s[-–—]\s")
 
 
-def _posology_read_as_marker(line: str, marker: re.Match[str], current: _Drug, drugs: list[_Drug]) -> bool:
+def _posology_read_as_marker(
+    line: str, marker: re.Match[str], current: _Drug, drugs: list[_Drug], is_drug_name: DrugNameTest | None
+) -> bool:
     """ "1 .P le matin", "1) PRESS le matin", "-un comprimé par semaine" under a drug line that
     has no posology yet: a count or a speck read as a list number or a bullet.
 
     Taken as the posology only when the line is indented deeper than the drug's, what follows
-    the marker reads as a schedule, and a number is not the next one of the list (a drug
-    numbered in sequence stays a drug, however it is indented)."""
+    the marker reads as a schedule, a number is not the next one of the list (a drug
+    numbered in sequence stays a drug, however it is indented), and what follows does not
+    read as a drug: no strength, no drug name of the referential, no word of four letters or
+    more before a count and its unit ("3) Kardegik 1 sachet le matin" stays a drug line)."""
     if current.has_posology() or _indent(line) <= current.indent:
         return False
     if marker.re is not _BULLET:
@@ -539,9 +543,23 @@ def _posology_read_as_marker(line: str, marker: re.Match[str], current: _Drug, d
         if numbers and int(marker.group(1)) == numbers[-1] + 1:
             return False
     body = line[marker.end() :]
+    folded = fold_keep_length(body.strip())
     found = parse_posology(body)
+    first = re.match(r"[a-z]+", folded)
+    if (
+        _ANY_STRENGTH.search(folded) is not None
+        or _name_and_number(folded)
+        or _begins_with_drug_name(folded, is_drug_name)
+        or (
+            first is not None
+            and len(first.group(0)) > 3
+            and _POSOLOGY_START.match(folded) is None
+            and found.units_per_intake is not None
+        )
+    ):
+        return False
     return found.intakes_per_day is not None or (
-        marker.re is _BULLET and _POSOLOGY_START.match(fold_keep_length(body.strip())) is not None
+        marker.re is _BULLET and _POSOLOGY_START.match(folded) is not None
     )
 
 
@@ -643,7 +661,7 @@ def _parse(text: str, is_drug_name: DrugNameTest | None = None) -> ParsedOrdonna
         if (
             marker is not None
             and current is not None
-            and _posology_read_as_marker(line, marker, current, drugs)
+            and _posology_read_as_marker(line, marker, current, drugs, is_drug_name)
         ):
             current.continuation.append(stripped)
             continue

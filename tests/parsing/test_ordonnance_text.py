@@ -638,6 +638,8 @@ def test_a_list_marker_under_a_drug_stays_a_drug_when_it_is_one() -> None:
         "  1) DOLIPRANE 1000 mg\n     2) KARDEGIC 75 mg 1 sachet le matin\n",
         "- DOLIPRANE 1000 mg\n   - KARDEGIC 75 mg\n",
         "  1) DOLIPRANE 1000 mg : 1 cp le soir\n     1) KARDEGIC 1 sachet le matin\n",
+        "- DOLIPRANE 1000 mg\n   - KARDEGIC 75 mg 1 sachet le matin\n",  # a strength
+        "  1) DOLIPRANE 1000 mg\n     3) Kardegik 1 sachet le matin\n",  # a name, then a dose
     ):
         assert len(parse_ordonnance_text(text).lines) == 2, text
 
