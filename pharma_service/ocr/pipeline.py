@@ -804,7 +804,7 @@ def check_fractions(lines: list[OcrLine], page: Image.Image, reader: OcrEngine |
     """
     out = []
     for line in lines:
-        words = list(line.words)
+        words = _with_unread_fractions(list(line.words), page, reader)
         for i, word in enumerate(words):
             if not _DOSE_COUNT.match(word.text) or i + 1 >= len(words):
                 continue
@@ -819,6 +819,49 @@ def check_fractions(lines: list[OcrLine], page: Image.Image, reader: OcrEngine |
             words[i] = Word(value or word.text, min(word.confidence, FRACTION_CONFIDENCE), word.box)
         out.append(OcrLine(words))
     return out
+
+
+def _with_unread_fractions(words: list[Word], page: Image.Image, reader: OcrEngine | None) -> list[Word]:
+    """A unit word with no count before it ("cp le matin") where the page has a glyph there
+    that the engine read as nothing: a fraction's parts read as "½", "¼" or "¾" become the
+    count (at FRACTION_CONFIDENCE, for a human to check); anything else is left unread."""
+    if reader is None:
+        return words
+    out: list[Word] = []
+    for i, word in enumerate(words):
+        before = words[i - 1] if i else None
+        if _DOSE_UNIT.match(word.text) and (before is None or _MARKS_ONLY.match(before.text)):
+            found = _glyph_left_of(word.box, before.box if before else None, page)
+            parts = fraction_parts(page, found) if found else None
+            value = _read_fraction(page, parts, reader) if parts else None
+            if value is not None and found is not None:
+                out.append(Word(value, FRACTION_CONFIDENCE, found))
+        out.append(word)
+    return out
+
+
+_MARKS_ONLY = re.compile(r"^[^\w½¼¾]+$")
+
+
+def _glyph_left_of(unit: Box, before: Box | None, page: Image.Image) -> Box | None:
+    """The box of the ink just left of a word, within about two letters of it."""
+    height = unit[3] - unit[1]
+    left = max(unit[0] - 2 * height, before[2] + 1 if before else 0, 0)
+    region = (left, max(0, unit[1] - height // 3), unit[0] - max(2, height // 8), unit[3] + height // 8)
+    if region[2] - region[0] < 4 or region[3] - region[1] < 8:
+        return None
+    crop = np.asarray(page.crop(region).convert("L"), dtype=np.uint8)
+    if int(crop.max()) - int(crop.min()) < 60:
+        return None
+    components = [b for area, b in _components(crop < (int(crop.min()) + int(crop.max())) / 2) if area >= 4]
+    if not components:
+        return None
+    return (
+        region[0] + min(b[0] for b in components),
+        region[1] + min(b[1] for b in components),
+        region[0] + max(b[2] for b in components),
+        region[1] + max(b[3] for b in components),
+    )
 
 
 def fraction_parts(page: Image.Image, box: Box) -> tuple[Box, Box] | None:
@@ -914,6 +957,9 @@ def _fraction_by_shape(page: Image.Image, parts: tuple[Box, Box], read: str) -> 
     digits = re.sub(r"\D", "", read)
     if digits[-1:] not in ("2", "4"):
         return None
+    (nl, _, nr, _), (dl, dt, dr, db) = parts
+    if db - dt < 0.8 * (dr - dl) or (dl + dr) / 2 - (nl + nr) / 2 < 0.25 * (max(nr, dr) - min(nl, dl)):
+        return None  # a flat part (the foot of a "2" the threshold cut off), or one under the other
     numerator, denominator = (_ink(page, box) for box in parts)
     centre = numerator.shape[1] // 2
     middle: np.ndarray = np.asarray(numerator[:, max(0, centre - 1) : centre + 1].any(axis=1))

@@ -306,6 +306,22 @@ def test_a_fraction_read_as_a_digit_is_corrected_and_flagged(glyph: str, read: s
     assert line.words[0].confidence <= FRACTION_CONFIDENCE
 
 
+@needs_tesseract
+@pytest.mark.parametrize(
+    ("glyph", "meant"), [("½", ["½", "cp"]), ("¼", ["¼", "cp"]), ("1", ["cp"]), (" ", ["cp"])]
+)
+def test_a_fraction_the_engine_read_as_nothing_is_read_before_its_unit(glyph: str, meant: list[str]) -> None:
+    page, box = _glyph_page(glyph if glyph.strip() else "½", (100, 100), size=(1400, 300))
+    shift = 0 if glyph.strip() else 800  # blank: the unit far right of the only glyph
+    unit = (box[2] + 12 + shift, box[1] + 8, box[2] + 52 + shift, box[3])
+    (line,) = check_fractions(
+        [OcrLine([Word("cp", 95.0, unit)])], page, reader=_glyph_reader(TesseractEngine())
+    )
+    assert [w.text for w in line.words] == meant
+    if len(meant) == 2:
+        assert line.words[0].confidence == FRACTION_CONFIDENCE  # read, for a human to check
+
+
 class _BlindReader:
     """A glyph reader that reads nothing: the parts of a fraction were unreadable."""
 
