@@ -426,6 +426,8 @@ _HEADER_RULES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]
     (re.compile(rf"(?<![\w/])[lI|]er(?=\s+{_MONTH}\b)", re.IGNORECASE), "1er"),
     # "Ne(e le 19/12/1925": the printed "Né(e)" with its bracket lost (no sex in it)
     (re.compile(r"(?<![\w/])[NnR][ée]\(e\)?(?=\s*l[eé]\s*\d)"), "Né(e)"),
+    # ... or its bracket read as an "l": "Néle) le 18/06/1958"
+    (re.compile(r"(?<![\w/])[NnR][ée]le\)(?=\s*l[eé]\s*\d)"), "Né(e)"),
     # "Daïe de naissance", "Dafe de naissance"
     (re.compile(r"\bDa[^\Wt]e(?=\s+de\s+naissance\b)"), "Date"),
     # a birth date whose second "/" was lost: "20/021948"

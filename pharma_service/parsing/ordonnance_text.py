@@ -187,6 +187,22 @@ def _blank(text: str, m: re.Match[str]) -> str:
     return text[: m.start()] + " " * (m.end() - m.start()) + text[m.end() :]
 
 
+def _lone_birth_date(folded: str) -> dt.date | None:
+    """ "06/11/1947" alone on a header line, its label lost to the scan: a date at least
+    AGE_OF_A_LONE_DATE years old is no ordonnance's (nor a lab's), it is the birth date."""
+    m = _LONE_DATE.match(folded)
+    if m is None:
+        return None
+    found = _date(m, birth=True)
+    if found is None or dt.date.today().year - found.year < AGE_OF_A_LONE_DATE:
+        return None
+    return found
+
+
+_LONE_DATE = re.compile(rf"^\s*{_DATE}\s*[.,;:]?\s*$")
+AGE_OF_A_LONE_DATE = 15
+
+
 def _patient_facts(folded: str, facts: dict[str, Any]) -> bool:
     """Add the patient facts of one header line; True when the line held any."""
     found = False
@@ -198,6 +214,9 @@ def _patient_facts(folded: str, facts: dict[str, Any]) -> bool:
             facts.setdefault("birth_date", birth)
             found = True
         text = _blank(text, m)
+    elif (lone := _lone_birth_date(text)) is not None:
+        facts.setdefault("birth_date", lone)
+        return True
     for rx, key, low, high in (
         (_CLEARANCE, "crcl_ml_min", -0.1, 300),
         (_EGFR, "egfr_ml_min_1_73m2", -0.1, 300),
@@ -687,7 +706,12 @@ def _parse(text: str, is_drug_name: DrugNameTest | None = None) -> ParsedOrdonna
 
         used = False
         # a birth or lab date is not the ordonnance date
-        if ordo_date is None and not _BIRTH.search(folded) and not _LAB_KEYWORD.search(folded):
+        if (
+            ordo_date is None
+            and not _BIRTH.search(folded)
+            and not _LAB_KEYWORD.search(folded)
+            and _lone_birth_date(folded) is None
+        ):
             m = _ORDO_DATE.search(folded)
             if m:
                 ordo_date = _date(m, birth=False)

@@ -519,6 +519,7 @@ def test_ordinary_text_is_left_alone(text: str) -> None:
         ("Date de naissance 20/021948", "Date de naissance 20/02/1948"),
         ("Daïe de naissance : 09/08/1955 :", "Date de naissance : 09/08/1955 :"),
         ("Ne(e le 19/12/1925", "Né(e) le 19/12/1925"),
+        ("Néle) le 18/06/1958", "Né(e) le 18/06/1958"),
     ],
 )
 def test_patient_header_confusions_are_fixed(read: str, meant: str) -> None:
@@ -542,6 +543,7 @@ def test_patient_header_confusions_are_fixed(read: str, meant: str) -> None:
         ("Date de naissance 20/021948", "birth_date", "1948-02-20"),
         ("Daïe de naissance : 09/08/1955 :", "birth_date", "1955-08-09"),
         ("Ne(e le 19/12/1925", "birth_date", "1925-12-19"),
+        ("Néle) le 18/06/1958", "birth_date", "1958-06-18"),
     ],
 )
 def test_fixed_header_lines_give_the_patient_fact(read: str, fact: str, value: object) -> None:

@@ -666,6 +666,18 @@ def test_a_drug_line_at_the_same_indent_is_not_taken_for_a_posology(line: str) -
     assert line in [drug.text for drug in parsed.lines[1:]] + parsed.ignored  # shown, not merged
 
 
+def test_an_old_date_alone_on_a_header_line_is_the_birth_date() -> None:
+    # its label lost to the scan; before or after the ordonnance's own date
+    for header in ("Le 10/02/2026\nMadame DUPONT\n06/11/1947", "06/11/1947\nLe 10/02/2026\nMadame DUPONT"):
+        parsed = parse_ordonnance_text(header + "\n1) DOLIPRANE 1000 mg : 1 cp le soir\n")
+        assert parsed.patient["birth_date"] == date(1947, 11, 6)
+        assert parsed.date == date(2026, 2, 10)
+    # a recent date alone is the ordonnance's; a birth date read with its label is kept
+    parsed = parse_ordonnance_text("10/02/2026\nM. X, né le 01/01/1940\n12/03/1990\n1) DOLIPRANE 1000 mg\n")
+    assert parsed.date == date(2026, 2, 10)
+    assert parsed.patient["birth_date"] == date(1940, 1, 1)
+
+
 @pytest.mark.parametrize(
     ("text", "birth", "expected"),
     [
