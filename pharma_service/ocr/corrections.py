@@ -42,7 +42,13 @@ _RULES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
         r"\1",
     ),
     # ... or a list number: "2 . Monsieur LEFEBVRE Roland, 77 ans" (read as a drug line)
-    (re.compile(r"^(\s*)\d{1,2}\s*[.)]\s*(?=(?:Monsieur|Madame|Mademoiselle|Mme|Mlle)\s)"), r"\1"),
+    (
+        re.compile(
+            r"^(\s*)\d{1,2}\s*[.)]\s*(?=(?:Monsieur|Madame|Mademoiselle|Mme|Mlle)\s|(?:Po[iï]ds|Clairance|Patiente?"
+            r"|Née?|Âge|Age|Taille)(?![^\W\d_]))"
+        ),
+        r"\1",
+    ),
     # a number marker read with a brace or an extra dot: "3} INEXIUM", "6). ZYMAD", "2]. X"
     (re.compile(r"^(\s*\d{1,2})\s*(?:[)}\]]\s*[.,:;]?|\)?\s*[.,]\s*[)}\]])\s*(?=[A-ZÀ-Ý])"), r"\1) "),
     # a number read with a colon, a comma or a question mark: "2: ACIDE", "9:PRAVASTATINE",
@@ -231,7 +237,7 @@ _RULES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
     # a weight alone on its line, its "g" cut by the handwriting detector: "62 k", "66 k kg"
     # (or its "k" doubled: "67g kg", "52 k Kg", "68kKg"; the number doubled: "55 55k kg")
     (re.compile(r"^(\s*)(\d{2,3})\s+\2(?=\s*[kK])"), r"\1\2"),
-    (re.compile(r"^(\s*\d{2,3})\s*[gkK]{0,2}\s*[kK][gG]?\s*$"), r"\1 kg"),
+    (re.compile(r"^(\s*\d{2,3})\s*[gkK]{0,2}\s*[kK][gG]?[\s:;.,]*$"), r"\1 kg"),
     # ... or its "k": "74g" alone on its line (30 g or more: not a dose written alone)
     (re.compile(r"^(\s*(?:[3-9]\d|1\d\d))\s*g\s*$"), r"\1 kg"),
     # "un" misread before a unit word ("ur comprimé", "on Comprime", "(n Compi", "Cn sachet"),
@@ -411,7 +417,7 @@ _HEADER_RULES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]
     (re.compile(r"(?<=naissance)(\s*:?\s*)(\d{2})(\d{2})/((?:19|20)\d{2})\b", re.IGNORECASE), r"\1\2/\3/\4"),
     # a mark between a number and its unit: "77'ans", "92. ans", "Poids 78. kg"
     (re.compile(r"(?<=\d)\s*['‘’`.,]\s*(?=ans\b)"), " "),
-    (re.compile(r"(?<=\d)\s*['‘’`.,]\s+(?=kg\b)"), " "),
+    (re.compile(r"(?<=\d)\s*['‘’`.,]\s*(?=kg\b)"), " "),
     # "Date.de naissance"
     (re.compile(r"\b(Date)[.,:;]\s*(?=de\s+naissance\b)", re.IGNORECASE), r"\1 "),
     (re.compile(r"\b(Date\s+de)[.,:;]\s*(?=naissance\b)", re.IGNORECASE), r"\1 "),

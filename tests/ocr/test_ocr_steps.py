@@ -481,6 +481,8 @@ def test_posology_confusions_are_fixed(read: str, meant: str) -> None:
         "2 . DOLIPRANE 1000 mg",
         "Né(e) le 19/12/1925",
         "Dafalgan 1 g",
+        "Poids : 67,5 kg",
+        "3) Ageless",
         "1 cp au déjeuner",
         "1 cp le matin au plus tard",
     ],
@@ -520,6 +522,9 @@ def test_ordinary_text_is_left_alone(text: str) -> None:
         ("Daïe de naissance : 09/08/1955 :", "Date de naissance : 09/08/1955 :"),
         ("Ne(e le 19/12/1925", "Né(e) le 19/12/1925"),
         ("Néle) le 18/06/1958", "Né(e) le 18/06/1958"),
+        ("7. Poïds73kg", "Poïds73kg"),
+        ("67,kg", "67 kg"),
+        ("63 k kg:", "63 kg"),
     ],
 )
 def test_patient_header_confusions_are_fixed(read: str, meant: str) -> None:
@@ -544,6 +549,9 @@ def test_patient_header_confusions_are_fixed(read: str, meant: str) -> None:
         ("Daïe de naissance : 09/08/1955 :", "birth_date", "1955-08-09"),
         ("Ne(e le 19/12/1925", "birth_date", "1925-12-19"),
         ("Néle) le 18/06/1958", "birth_date", "1958-06-18"),
+        ("7. Poïds73kg", "weight_kg", 73.0),
+        ("67,kg", "weight_kg", 67.0),
+        ("63 k kg:", "weight_kg", 63.0),
     ],
 )
 def test_fixed_header_lines_give_the_patient_fact(read: str, fact: str, value: object) -> None:
