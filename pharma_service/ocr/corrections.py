@@ -92,6 +92,11 @@ _RULES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
         re.compile(r"\b(cpr?|comprim[eé]s?|g[eé]lules?|g[eé]l|sachets?)/[})\];:!|]?\s*$", re.IGNORECASE),
         r"\1/j",
     ),
+    # ... or its "/j" read as ")": "1 cp)" at the end of a line with no "(" before it
+    (
+        re.compile(r"^([^(]*\d\s?(?:cpr?|comprim[eé]s?|g[eé]lules?|g[eé]l|sachets?))\)\s*$", re.IGNORECASE),
+        r"\1/j",
+    ),
     # a dash schedule written with "=": "1=0=0"
     (re.compile(r"(?<![\w=])(\d)\s?=\s?(\d)\s?=\s?(\d)(?![\w=])"), r"\1-\2-\3"),
     # a speck read as a letter glued after a dash schedule: "0-0-1T"
@@ -464,6 +469,7 @@ _TIME_MISREADS = {
     "midj": "midi",
     "mldi": "midi",
     "rnidi": "midi",
+    "inatin": "matin",
     "scir": "soir",
     "sofr": "soir",
 }
