@@ -1550,10 +1550,6 @@ def _build(st: _State, strengths: Sequence[Strength], prefix: list[tuple[float, 
             q = real[0]
             st.quantities.remove(q)
             st.per_period.append((q.value, q.unit, 1.0))
-            if not q.bare:  # "50 Hg - 1 cpr par jour": a number without a unit before it is no count
-                for orphan in [o for o in st.quantities if o.bare and o.pos < q.pos]:
-                    st.unparsed.append((orphan.pos, orphan.text))
-                    st.quantities.remove(orphan)
 
     # slots per active day
     labels: list[str | None] = []
