@@ -555,7 +555,7 @@ def _posology_read_as_marker(
     numbered in sequence stays a drug, however it is indented), and what follows does not
     read as a drug: no strength, no drug name of the referential, no word of four letters or
     more before a count and its unit ("3) Kardegik 1 sachet le matin" stays a drug line)."""
-    if current.has_posology() or _indent(line) <= current.indent:
+    if _indent(line) <= current.indent:
         return False
     if marker.re is not _BULLET:
         numbers = [d.number for d in drugs if d.number is not None]
@@ -563,23 +563,15 @@ def _posology_read_as_marker(
             return False
     body = line[marker.end() :]
     folded = fold_keep_length(body.strip())
-    found = parse_posology(body)
-    first = re.match(r"[a-z]+", folded)
-    if (
-        _ANY_STRENGTH.search(folded) is not None
-        or _name_and_number(folded)
-        or _begins_with_drug_name(folded, is_drug_name)
-        or (
-            first is not None
-            and len(first.group(0)) > 3
-            and _POSOLOGY_START.match(folded) is None
-            and found.units_per_intake is not None
-        )
-    ):
+    if _reads_as_drug(folded, is_drug_name):
         return False
-    return found.intakes_per_day is not None or (
+    found = parse_posology(body)
+    if _long_first_word(folded) and found.units_per_intake is not None:
+        return False
+    reads_as_posology = found.intakes_per_day is not None or (
         marker.re is _BULLET and _POSOLOGY_START.match(folded) is not None
     )
+    return reads_as_posology and not current.has_posology()
 
 
 def _schedule_out_of_line(line: str, current: _Drug, is_drug_name: DrugNameTest | None) -> bool:
@@ -587,21 +579,35 @@ def _schedule_out_of_line(line: str, current: _Drug, is_drug_name: DrugNameTest 
     under a drug line that has none, which a speck in the margin pulled to the left of the
     drug's indent. A line with a strength, or that begins with a word of four letters or more
     that is not a posology word ("OMIX.P.04 mg g 1-0-0"), stays a drug line."""
-    if current.has_posology() or current.continuation:
-        return False
     folded = fold_keep_length(line.strip()).lstrip("-•*·–—|‘’'`\" ")
-    first = re.match(r"[a-z]+", folded)
     if (
-        (first is not None and len(first.group(0)) > 3 and _POSOLOGY_START.match(folded) is None)
-        or _ANY_STRENGTH.search(folded) is not None
-        or _name_and_number(folded)
-        or _begins_with_drug_name(folded, is_drug_name)
+        _long_first_word(folded)
+        or _reads_as_drug(folded, is_drug_name)
         or _not_posology(line.strip(), folded)
         or _patient_facts(folded, {})
     ):
         return False
     found = parse_posology(line)
-    return found.intakes_per_day is not None and found.units_per_intake is not None
+    return (
+        found.intakes_per_day is not None
+        and found.units_per_intake is not None
+        and not current.has_posology()
+    )
+
+
+def _reads_as_drug(folded: str, is_drug_name: DrugNameTest | None) -> bool:
+    """A strength anywhere, a name and a number, or a drug name of the referential first."""
+    return (
+        _ANY_STRENGTH.search(folded) is not None
+        or _name_and_number(folded)
+        or _begins_with_drug_name(folded, is_drug_name)
+    )
+
+
+def _long_first_word(folded: str) -> bool:
+    """The line begins with a word of four letters or more that is not a posology word."""
+    first = re.match(r"[a-z]+", folded)
+    return first is not None and len(first.group(0)) > 3 and _POSOLOGY_START.match(folded) is None
 
 
 _ANY_STRENGTH = re.compile(r"\d\s*(?:mg|g|µg|mcg|ui|ml)(?![a-z])")
