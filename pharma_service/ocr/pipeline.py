@@ -930,9 +930,7 @@ def _read_fraction(page: Image.Image, parts: tuple[Box, Box], reader: OcrEngine)
     size = 40  # px: the letter height Tesseract reads best
     glyphs = []
     for box in parts:
-        crop = np.asarray(page.crop(box).convert("L"), dtype=np.uint8)
-        ink = crop < (int(crop.min()) + int(crop.max())) / 2
-        glyph = Image.fromarray(np.where(ink, 0, 255).astype(np.uint8))
+        glyph = Image.fromarray(np.where(_ink(page, box), 0, 255).astype(np.uint8))
         width = max(1, round(glyph.width * size / glyph.height))
         glyphs.append(glyph.resize((width, size), Image.Resampling.BILINEAR))
     canvas = Image.new("L", (sum(g.width for g in glyphs) + size * 3, size * 2), 255)
@@ -971,6 +969,7 @@ def _fraction_by_shape(page: Image.Image, parts: tuple[Box, Box], read: str) -> 
 
 
 def _ink(page: Image.Image, box: Box) -> np.ndarray:
+    """The ink of a small crop: darker than halfway between its lightest and darkest."""
     crop = np.asarray(page.crop(box).convert("L"), dtype=np.uint8)
     return np.asarray(crop < (int(crop.min()) + int(crop.max())) / 2, dtype=bool)
 
